@@ -1,0 +1,1 @@
+"""skrnn: recurrent neural networks as scikit-learn estimators."""

@@ -1,0 +1,298 @@
+"""Stacked recurrent layers, a dense output head and the training objective.
+
+Pure NumPy: nothing here imports scikit-learn. The objective
+:func:`loss_and_grad` is a module-level function that the L-BFGS and SGD/Adam solvers
+and the tests all call; the estimators only wire data and options into it.
+
+Parameters live in one flat vector ``theta``; :func:`unpack` gives named views of it
+whose names, shapes and gate order are PyTorch's (``weight_ih_l0``, ``weight_hh_l0``,
+``bias_ih_l0``, ``bias_hh_l0``, ..., then ``out_weight`` ``(n_outputs, H_last)`` and
+``out_bias``), so weights move to and from ``torch.nn.RNN/LSTM/GRU`` by name.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ._cells import CELLS
+from ._losses import OUT_ACTIVATIONS, loss_and_delta
+
+#: Memory budget of one chunk of samples in :func:`loss_and_grad` and :func:`predict_raw`.
+DEFAULT_CHUNK_BYTES = 256 * 2**20
+
+
+class NetworkSpec(NamedTuple):
+    """Everything that fixes the network's shapes and math (hashable, picklable)."""
+
+    cell: str  # 'rnn', 'lstm' or 'gru'
+    activation: str  # Elman nonlinearity; ignored by LSTM and GRU
+    n_features: int  # F, features per timestep
+    hidden_sizes: tuple  # (H_0, H_1, ...), one entry per stacked layer
+    n_outputs: int
+    out_activation: str  # 'identity', 'exp', 'logistic' or 'softmax'
+
+
+def param_shapes(spec):
+    """List of ``(name, shape)`` in the order of the flat vector."""
+    G = CELLS[spec.cell][2]
+    shapes = []
+    fan_in = spec.n_features
+    for k, H in enumerate(spec.hidden_sizes):
+        shapes += [
+            (f"weight_ih_l{k}", (G * H, fan_in)),
+            (f"weight_hh_l{k}", (G * H, H)),
+            (f"bias_ih_l{k}", (G * H,)),
+            (f"bias_hh_l{k}", (G * H,)),
+        ]
+        fan_in = H
+    shapes += [("out_weight", (spec.n_outputs, fan_in)), ("out_bias", (spec.n_outputs,))]
+    return shapes
+
+
+def n_params(spec):
+    """Length of the flat parameter vector."""
+    return sum(int(np.prod(shape)) for _, shape in param_shapes(spec))
+
+
+def is_penalized(name):
+    """Whether the L2 penalty ``alpha`` applies (weights yes, biases no, as in MLP)."""
+    return "weight" in name
+
+
+def unpack(theta, spec):
+    """Named views into the flat vector ``theta``: writing to a view writes ``theta``."""
+    views = {}
+    start = 0
+    for name, shape in param_shapes(spec):
+        size = int(np.prod(shape))
+        views[name] = theta[start:start + size].reshape(shape)
+        start += size
+    return views
+
+
+def pack(weights, spec, dtype=None):
+    """A new flat vector from a dict of named arrays (checked against ``spec``)."""
+    shapes = param_shapes(spec)
+    if dtype is None:
+        dtype = np.result_type(*[weights[name] for name, _ in shapes])
+    theta = np.empty(n_params(spec), dtype=dtype)
+    views = unpack(theta, spec)
+    for name, shape in shapes:
+        w = np.asarray(weights[name])
+        if w.shape != shape:
+            raise ValueError(
+                f"weights_['{name}'] has shape {w.shape}, expected {shape}."
+            )
+        views[name][...] = w
+    return theta
+
+
+def _orthogonal(n, rng):
+    q, r = np.linalg.qr(rng.standard_normal((n, n)))
+    return q * np.sign(np.diag(r))
+
+
+def init_params(spec, rng, dtype=np.float64):
+    """A flat parameter vector initialised for training.
+
+    Glorot-uniform input weights (per gate block), orthogonal recurrent weights (per
+    gate block), zero biases except the LSTM forget-gate bias, set to 1 (in
+    ``bias_ih``), and a Glorot-uniform output layer. The draws depend only on the shapes,
+    never on the data, so equal seeds give equal networks.
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+    rng : numpy.random.RandomState
+    dtype : dtype, default=np.float64
+    """
+    G = CELLS[spec.cell][2]
+    theta = np.zeros(n_params(spec), dtype=dtype)
+    views = unpack(theta, spec)
+    fan_in = spec.n_features
+    for k, H in enumerate(spec.hidden_sizes):
+        limit = np.sqrt(6.0 / (fan_in + H))
+        w_ih = views[f"weight_ih_l{k}"]
+        w_hh = views[f"weight_hh_l{k}"]
+        for gate in range(G):
+            rows = slice(gate * H, (gate + 1) * H)
+            w_ih[rows] = rng.uniform(-limit, limit, size=(H, fan_in))
+            w_hh[rows] = _orthogonal(H, rng)
+        if spec.cell == "lstm":
+            views[f"bias_ih_l{k}"][H:2 * H] = 1.0  # forget gate
+        fan_in = H
+    limit = np.sqrt(6.0 / (fan_in + spec.n_outputs))
+    views["out_weight"][...] = rng.uniform(-limit, limit, size=(spec.n_outputs, fan_in))
+    return theta
+
+
+def _batch_sizes(lengths, T):
+    """Number of sequences with ``length > t`` for each step; ``lengths`` sorted
+    longest first. A list of Python ints, for a fast time loop."""
+    counts = np.bincount(lengths, minlength=T + 1)
+    return (len(lengths) - np.cumsum(counts)[:T]).tolist()
+
+
+def _sort_by_length(lengths):
+    """Permutation that sorts longest first, or ``None`` when already sorted."""
+    if np.all(lengths[:-1] >= lengths[1:]):
+        return None
+    return np.argsort(-lengths, kind="stable")
+
+
+def chunk_size(spec, n_timesteps, itemsize, budget_bytes=DEFAULT_CHUNK_BYTES):
+    """How many samples fit one chunk of forward + backward work in ``budget_bytes``."""
+    G = CELLS[spec.cell][2]
+    # per sample and step: states (and cell states), gates, gate gradients, layer input
+    per_step = sum((3 * G + 4) * H for H in spec.hidden_sizes) + spec.n_features
+    per_sample = max(1, per_step * n_timesteps * itemsize)
+    return max(1, int(budget_bytes // per_sample))
+
+
+def _chunks(lengths_sorted, size):
+    N = len(lengths_sorted)
+    for start in range(0, N, size):
+        stop = min(N, start + size)
+        yield slice(start, stop), int(lengths_sorted[start])
+
+
+def _cast_weights(weights, spec, dtype):
+    return {name: np.asarray(weights[name]).astype(dtype, copy=False)
+            for name, _ in param_shapes(spec)}
+
+
+def _forward_sorted(W, X, lengths, spec):
+    """Forward of one chunk already sorted longest first and trimmed to its longest
+    sequence. Returns the raw output, the last states and the caches."""
+    T, N, _ = X.shape
+    forward = CELLS[spec.cell][0]
+    batch_sizes = _batch_sizes(lengths, T)
+    caches = []
+    inp = X
+    for k in range(len(spec.hidden_sizes)):
+        inp, cache = forward(inp, batch_sizes, W[f"weight_ih_l{k}"], W[f"weight_hh_l{k}"],
+                             W[f"bias_ih_l{k}"], W[f"bias_hh_l{k}"], spec.activation)
+        caches.append(cache)
+    h_last = inp[lengths - 1, np.arange(N)]  # each sequence's own last real step
+    z = h_last @ W["out_weight"].T
+    z += W["out_bias"]
+    return z, h_last, caches
+
+
+def predict_raw(weights, X, lengths, spec, chunk=None):
+    """Raw network output (before the output activation) for every sequence.
+
+    Parameters
+    ----------
+    weights : dict of str to ndarray
+        Named parameters (see :func:`param_shapes`); cast to ``X.dtype`` for the work.
+    X : ndarray of shape (T, N, F)
+        Time-major, zero-padded input, float32 or float64.
+    lengths : ndarray of int of shape (N,)
+        True length of each sequence, ``1 <= lengths <= T``.
+    spec : NetworkSpec
+    chunk : int, default=None
+        Samples per chunk; ``None`` chooses from :data:`DEFAULT_CHUNK_BYTES`.
+
+    Returns
+    -------
+    z : ndarray of shape (N, n_outputs), dtype ``X.dtype``
+    """
+    T, N, _ = X.shape
+    W = _cast_weights(weights, spec, X.dtype)
+    order = _sort_by_length(lengths)
+    lengths_s = lengths if order is None else lengths[order]
+    z = np.empty((N, spec.n_outputs), dtype=X.dtype)
+    size = chunk or chunk_size(spec, T, X.dtype.itemsize)
+    for rows, T_c in _chunks(lengths_s, size):
+        idx = rows if order is None else order[rows]
+        Xc = np.ascontiguousarray(X[:T_c, idx])
+        z[idx] = _forward_sorted(W, Xc, lengths_s[rows], spec)[0]
+    return z
+
+
+def predict(weights, X, lengths, spec, chunk=None):
+    """Network output after ``spec.out_activation`` (means, or probabilities)."""
+    return OUT_ACTIVATIONS[spec.out_activation](predict_raw(weights, X, lengths, spec,
+                                                            chunk))
+
+
+def loss_and_grad(theta, X, lengths, Y, spec, sample_weight=None, alpha=0.0, chunk=None):
+    r"""Training objective and its exact gradient (backpropagation through time).
+
+    .. math::
+
+        L(\theta) = \frac{\sum_i w_i \ell(y_i, z_i(\theta))
+                    + \tfrac{\alpha}{2} \sum_{W} \lVert W \rVert^2}{\sum_i w_i}
+
+    where ``W`` runs over the weight matrices (not the biases) and ``l`` is the loss
+    that goes with ``spec.out_activation`` (see :mod:`skrnn._losses`). With this
+    normalisation a zero weight equals removing a sample and an integer weight equals
+    repeating it, and ``alpha`` means what it means in ``MLPRegressor``.
+
+    Parameters
+    ----------
+    theta : ndarray of shape (n_params,)
+        Flat parameters (see :func:`unpack`); any float dtype.
+    X : ndarray of shape (T, N, F)
+        Time-major, zero-padded input; its dtype is the dtype of the work.
+    lengths : ndarray of int of shape (N,)
+    Y : ndarray of shape (N, n_outputs)
+        Targets (one-hot or indicator for the log losses).
+    spec : NetworkSpec
+    sample_weight : ndarray of shape (N,), default=None
+    alpha : float, default=0.0
+    chunk : int, default=None
+        Samples per chunk of work: peak memory is bounded by the chunk, not by ``N``.
+
+    Returns
+    -------
+    loss : float
+    grad : ndarray of shape (n_params,), dtype ``theta.dtype``
+    """
+    T, N, _ = X.shape
+    dtype = X.dtype
+    backward = CELLS[spec.cell][1]
+    W = _cast_weights(unpack(theta, spec), spec, dtype)
+    grad = np.zeros(theta.shape, dtype=dtype)
+    dW = unpack(grad, spec)
+    Y = np.asarray(Y, dtype=dtype)
+    sw = None if sample_weight is None else np.asarray(sample_weight, dtype=dtype)
+    order = _sort_by_length(lengths)
+    if order is not None:
+        lengths, Y = lengths[order], Y[order]
+        sw = None if sw is None else sw[order]
+    sw_sum = float(N if sw is None else sw.sum())
+    n_layers = len(spec.hidden_sizes)
+    loss_sum = 0.0
+    size = chunk or chunk_size(spec, T, dtype.itemsize)
+    for rows, T_c in _chunks(lengths, size):
+        idx = rows if order is None else order[rows]
+        Xc = np.ascontiguousarray(X[:T_c, idx])
+        Lc = lengths[rows]
+        z, h_last, caches = _forward_sorted(W, Xc, Lc, spec)
+        part, delta = loss_and_delta(z, Y[rows], spec.out_activation,
+                                     None if sw is None else sw[rows])
+        loss_sum += part
+        dW["out_weight"] += delta.T @ h_last
+        dW["out_bias"] += delta.sum(axis=0)
+        n = len(Lc)
+        dout = np.zeros((T_c, n, h_last.shape[1]), dtype=dtype)
+        dout[Lc - 1, np.arange(n)] = delta @ W["out_weight"]
+        for k in range(n_layers - 1, -1, -1):
+            dout, (dwi, dwh, dbi, dbh) = backward(
+                dout, caches[k], W[f"weight_ih_l{k}"], W[f"weight_hh_l{k}"], need_dx=k > 0
+            )
+            dW[f"weight_ih_l{k}"] += dwi
+            dW[f"weight_hh_l{k}"] += dwh
+            dW[f"bias_ih_l{k}"] += dbi
+            dW[f"bias_hh_l{k}"] += dbh
+    penalty = 0.0
+    if alpha:
+        for name, w in W.items():
+            if is_penalized(name):
+                penalty += float(np.vdot(w, w))
+                dW[name] += alpha * w
+    grad /= sw_sum
+    loss = (loss_sum + 0.5 * alpha * penalty) / sw_sum
+    return loss, grad.astype(theta.dtype, copy=False)
