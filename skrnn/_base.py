@@ -1,0 +1,529 @@
+"""BaseRNN: parameters, validation and the fit loops (L-BFGS and SGD/Adam).
+
+The estimator layer never touches a gate: it turns data into the core's time-major
+arrays (:mod:`skrnn._sequences`), wires options into the objective
+(:func:`skrnn._network.loss_and_grad`) and runs the solvers.
+"""
+
+import warnings
+from abc import ABCMeta, abstractmethod
+from numbers import Integral, Real
+
+import numpy as np
+from scipy.optimize import minimize
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state, gen_batches
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._network import (
+    NetworkSpec,
+    chunk_size,
+    init_params,
+    loss_and_grad,
+    pack,
+    predict,
+    unpack,
+)
+from ._optimizers import AdamOptimizer, SGDOptimizer, clip_grad_norm
+from ._sequences import (
+    FLOAT_DTYPES,
+    check_ragged,
+    check_sample_weight,
+    check_tabular_or_array,
+    is_ragged,
+    to_time_major,
+)
+
+_STOCHASTIC_SOLVERS = ("sgd", "adam")
+
+
+class BaseRNN(BaseEstimator, metaclass=ABCMeta):
+    """Base class for RNN classification and regression.
+
+    Warning: This class should not be used directly. Use derived classes instead.
+    """
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "cell": [StrOptions({"rnn", "lstm", "gru"})],
+        "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "clip_norm": [Interval(Real, 0, None, closed="neither"), None],
+    }
+
+    @abstractmethod
+    def __init__(self, hidden_layer_sizes, cell, activation, solver, alpha, batch_size,
+                 learning_rate, learning_rate_init, power_t, max_iter, loss, shuffle,
+                 random_state, tol, verbose, warm_start, momentum, nesterovs_momentum,
+                 early_stopping, validation_fraction, beta_1, beta_2, epsilon,
+                 n_iter_no_change, max_fun, clip_norm):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.cell = cell
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.loss = loss
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.clip_norm = clip_norm
+
+    # ----------------------------------------------------------------------------------
+    # Hooks for the estimators (target handling lives there)
+
+    @abstractmethod
+    def _validate_targets(self, y, incremental, dtype):
+        """Validated ``y`` -> 2-D float target matrix ``Y`` for the loss (and
+        whatever bookkeeping the estimator needs, e.g. ``classes_``)."""
+
+    @abstractmethod
+    def _out_activation(self, Y):
+        """Output activation for a target matrix ``Y`` (sets the loss)."""
+
+    @abstractmethod
+    def _validation_score(self, P, Y, sample_weight):
+        """Score of predictions ``P`` (after the output activation) against the
+        encoded targets ``Y``, for early stopping (higher is better)."""
+
+    _y_numeric = False
+
+    # ----------------------------------------------------------------------------------
+    # Input validation
+
+    def _validate_input(self, X, y=None, *, reset):
+        """``X`` in any accepted form (and ``y`` if given) -> ``(Sequences, y)``.
+
+        Sets ``n_features_in_`` (and ``feature_names_in_`` for DataFrames) when
+        ``reset``; otherwise checks them against the fitted values.
+        """
+        fitting = y is not None or reset
+        if is_ragged(X):
+            if fitting:
+                y = validate_data(self, "no_validation", y, reset=reset,
+                                  multi_output=True, y_numeric=self._y_numeric)
+            elif reset:
+                validate_data(self, "no_validation", reset=True, skip_check_array=True)
+            seq = check_ragged(X)
+            if fitting and seq.n_samples != len(y):
+                raise ValueError(
+                    "Found input variables with inconsistent numbers of samples: "
+                    f"[{seq.n_samples}, {len(y)}]"
+                )
+        else:
+            kwargs = dict(reset=reset, allow_nd=True, ensure_2d=False, dtype=FLOAT_DTYPES)
+            if fitting:
+                Xa, y = validate_data(self, X, y, multi_output=True,
+                                      y_numeric=self._y_numeric, **kwargs)
+            else:
+                Xa = validate_data(self, X, **kwargs)
+            check_tabular_or_array(Xa)
+            seq = to_time_major(Xa)
+        self._check_n_features(X, seq, reset)
+        return seq, y
+
+    def _check_n_features(self, X, seq, reset):
+        name = type(self).__name__
+        if reset:
+            if seq.form == "tabular":
+                validate_data(self, X, skip_check_array=True, reset=True)
+            else:
+                self.n_features_in_ = seq.n_features
+            self._fit_form = seq.form
+            return
+        if not hasattr(self, "n_features_in_"):
+            return
+        step_features = self._spec.n_features
+        if seq.form == "tabular" and self._fit_form == "tabular":
+            # sklearn semantics: one column per timestep, the same columns as in fit
+            validate_data(self, X, skip_check_array=True, reset=False)
+        elif seq.form == "tabular":
+            if step_features != 1:
+                raise ValueError(
+                    f"X is 2-D, which skrnn reads as univariate sequences (n_samples, "
+                    f"n_timesteps), but {name} was fitted on sequences with "
+                    f"{step_features} features per timestep. Pass a 3-D array "
+                    f"(n_samples, n_timesteps, {step_features}) or a list of 2-D "
+                    "arrays instead."
+                )
+        elif seq.n_features != step_features:
+            if self._fit_form == "tabular":
+                raise ValueError(
+                    f"X has {seq.n_features} features per timestep, but {name} was "
+                    "fitted on univariate sequences (2-D X) and expects 1 feature per "
+                    "timestep."
+                )
+            raise ValueError(
+                f"X has {seq.n_features} features, but {name} is expecting "
+                f"{step_features} features as input."
+            )
+
+    # ----------------------------------------------------------------------------------
+    # Fitting
+
+    def _hidden_sizes(self):
+        sizes = self.hidden_layer_sizes
+        if not hasattr(sizes, "__iter__"):
+            sizes = [sizes]
+        sizes = list(sizes)
+        if not sizes or any(s <= 0 for s in sizes):
+            raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
+        return tuple(int(s) for s in sizes)
+
+    def _initialize(self, spec, dtype):
+        self.n_outputs_ = spec.n_outputs
+        self.n_layers_ = len(spec.hidden_sizes) + 2
+        self.out_activation_ = spec.out_activation
+        self._spec = spec
+        self.weights_ = unpack(init_params(spec, self._random_state, dtype), spec)
+        self.n_iter_ = 0
+        self.t_ = 0
+        for attr in ("_optimizer", "_best_theta"):
+            self.__dict__.pop(attr, None)
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self.loss_curve_ = []
+            self._no_improvement_count = 0
+            if self.early_stopping:
+                self.validation_scores_ = []
+                self.best_validation_score_ = -np.inf
+                self.best_loss_ = None
+            else:
+                self.best_loss_ = np.inf
+                self.validation_scores_ = None
+                self.best_validation_score_ = None
+
+    def _fit(self, X, y, sample_weight=None, incremental=False):
+        """Fit or update the model; restores the previous state if anything fails."""
+        state = dict(self.__dict__)
+        try:
+            return self._fit_unsafe(X, y, sample_weight, incremental)
+        except Exception:
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
+
+    def _fit_unsafe(self, X, y, sample_weight, incremental):
+        hidden_sizes = self._hidden_sizes()
+        first_pass = not hasattr(self, "weights_") or (
+            not self.warm_start and not incremental
+        )
+        seq, y = self._validate_input(X, y, reset=first_pass)
+        dtype = np.float64 if self.solver == "lbfgs" else seq.X.dtype
+        Y = self._validate_targets(y, incremental, dtype)
+        sw = check_sample_weight(sample_weight, seq.n_samples, dtype)
+
+        if first_pass or not incremental or not hasattr(self, "_random_state"):
+            self._random_state = check_random_state(self.random_state)
+        spec = NetworkSpec(self.cell, self.activation if self.cell == "rnn" else "tanh",
+                           seq.n_features, hidden_sizes, Y.shape[1],
+                           self._out_activation(Y))
+        if first_pass:
+            self._initialize(spec, dtype)
+        elif spec != self._spec:
+            raise ValueError(
+                f"{'partial_fit' if incremental else 'warm_start'} must keep the "
+                f"network of the fitted model: it was {self._describe(self._spec)}, "
+                f"now {self._describe(spec)}. Fit a new model (warm_start=False) to "
+                "change it."
+            )
+        elif self.solver in _STOCHASTIC_SOLVERS and not hasattr(self, "loss_curve_"):
+            self._initialize_stochastic_attributes()
+
+        # one flat copy of the weights for the solver; ``weights_`` become its views
+        theta = pack(self.weights_, spec, dtype=dtype)
+        self.weights_ = unpack(theta, spec)
+        if self.solver == "lbfgs":
+            self._fit_lbfgs(theta, seq, Y, sw)
+        else:
+            self._fit_stochastic(theta, seq, Y, sw, incremental)
+        return self
+
+    def _initialize_stochastic_attributes(self):
+        # a warm start with sgd/adam on a model fitted with lbfgs
+        self.loss_curve_ = []
+        self._no_improvement_count = 0
+        self.best_loss_ = None if self.early_stopping else np.inf
+        self.validation_scores_ = [] if self.early_stopping else None
+        self.best_validation_score_ = -np.inf if self.early_stopping else None
+
+    @staticmethod
+    def _describe(spec):
+        return (f"cell={spec.cell!r}, hidden sizes {spec.hidden_sizes}, "
+                f"{spec.n_features} feature(s) per timestep, {spec.n_outputs} output(s)"
+                + (f", activation={spec.activation!r}" if spec.cell == "rnn" else ""))
+
+    def _objective(self, spec, seq, Y, sw, chunk=None):
+        def fun(theta):
+            return loss_and_grad(theta, seq.X, seq.lengths, Y, spec, sw, self.alpha,
+                                 chunk)
+
+        return fun
+
+    def _fit_lbfgs(self, theta, seq, Y, sw):
+        spec = self._spec
+        chunk = chunk_size(spec, seq.X.shape[0], seq.X.dtype.itemsize)
+        objective = self._objective(spec, seq, Y, sw, chunk)
+        finite = {"ok": True}
+
+        def fun(th):
+            loss, grad = objective(th)
+            if not (np.isfinite(loss) and np.all(np.isfinite(grad))):
+                # tell the line search to step back; never feed NaN to L-BFGS
+                finite["ok"] = False
+                return np.inf, np.zeros_like(grad)
+            return loss, grad
+
+        start = theta.copy()
+        result = minimize(
+            fun, theta, method="L-BFGS-B", jac=True,
+            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
+        )
+        x = result.x
+        loss = result.fun
+        if not (np.all(np.isfinite(x)) and np.isfinite(loss)):
+            x, loss = start, objective(start)[0]
+            self._warn_diverged(0, restored="the values they had before this fit")
+        elif not finite["ok"] and result.status != 0:
+            warnings.warn(
+                "lbfgs met a non-finite loss and stopped at the last finite point "
+                f"(loss={loss:.6g}); scale the inputs (e.g. with StandardScaler) or "
+                "raise alpha.", ConvergenceWarning, stacklevel=3)
+        self.n_iter_ = _check_optimize_result(result, self.max_iter)
+        self.loss_ = float(loss)
+        theta[:] = x
+
+    def _fit_stochastic(self, theta, seq, Y, sw, incremental):
+        spec = self._spec
+        rng = self._random_state
+        if not incremental or not hasattr(self, "_optimizer"):
+            if self.solver == "sgd":
+                self._optimizer = SGDOptimizer(
+                    theta.size, theta.dtype, self.learning_rate_init, self.learning_rate,
+                    self.momentum, self.nesterovs_momentum, self.power_t)
+            else:
+                self._optimizer = AdamOptimizer(
+                    theta.size, theta.dtype, self.learning_rate_init, self.beta_1,
+                    self.beta_2, self.epsilon)
+        optimizer = self._optimizer
+        # lists are replaced, never appended to in place, so a failed call restores
+        self.loss_curve_ = list(self.loss_curve_)
+        if self.validation_scores_ is not None:
+            self.validation_scores_ = list(self.validation_scores_)
+
+        early_stopping = self.early_stopping and not incremental
+        if early_stopping:
+            train, val = self._split_validation(seq, Y)
+            val_data = (seq.take(val), Y[val], None if sw is None else sw[val])
+            seq, Y = seq.take(train), Y[train]
+            sw = None if sw is None else sw[train]
+        else:
+            val_data = None
+        n_samples = seq.n_samples
+        if self.batch_size == "auto":
+            batch_size = min(200, n_samples)
+        else:
+            if self.batch_size > n_samples:
+                warnings.warn(
+                    "Got `batch_size` less than 1 or larger than sample size. It is "
+                    "going to be clipped", stacklevel=3)
+            batch_size = int(np.clip(self.batch_size, 1, n_samples))
+        full_batch = batch_size >= n_samples
+        sw_total = float(n_samples if sw is None else sw.sum())
+        prev = theta.copy()
+        diverged = False
+        for _ in range(self.max_iter):
+            if self.shuffle and not full_batch:
+                order = rng.permutation(n_samples)
+            else:
+                order = np.arange(n_samples)
+            accumulated = 0.0
+            for batch in gen_batches(n_samples, batch_size):
+                idx = order[batch]
+                sw_b = None if sw is None else sw[idx]
+                weight = float(len(idx) if sw_b is None else sw_b.sum())
+                if weight == 0:
+                    continue  # a batch of zero weights carries no information
+                if full_batch:
+                    Xb, Lb, Yb = seq.X, seq.lengths, Y
+                else:
+                    sub = seq.take(idx)
+                    Xb, Lb, Yb = sub.X, sub.lengths, Y[idx]
+                loss, grad = loss_and_grad(theta, Xb, Lb, Yb, spec, sw_b, self.alpha)
+                if not (np.isfinite(loss) and np.all(np.isfinite(grad))):
+                    theta[:] = prev
+                    diverged = True
+                    break
+                accumulated += loss * weight
+                clip_grad_norm(grad, self.clip_norm)
+                prev[:] = theta
+                optimizer.update(theta, grad)
+                if not np.all(np.isfinite(theta)):
+                    theta[:] = prev
+                    diverged = True
+                    break
+            if diverged:
+                self._warn_diverged(self.n_iter_ + 1, restored="the last finite values")
+                break
+            self.n_iter_ += 1
+            self.loss_ = accumulated / sw_total
+            self.t_ += n_samples
+            self.loss_curve_.append(self.loss_)
+            if self.verbose:
+                print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+            self._update_no_improvement_count(theta, val_data)
+            optimizer.iteration_ends(self.t_)
+            if self._no_improvement_count > self.n_iter_no_change:
+                if early_stopping:
+                    msg = ("Validation score did not improve more than tol=%f for %d "
+                           "consecutive epochs." % (self.tol, self.n_iter_no_change))
+                else:
+                    msg = ("Training loss did not improve more than tol=%f for %d "
+                           "consecutive epochs." % (self.tol, self.n_iter_no_change))
+                if optimizer.trigger_stopping(msg, self.verbose):
+                    break
+                self._no_improvement_count = 0
+            if incremental:
+                break
+            if self.n_iter_ == self.max_iter:
+                warnings.warn(
+                    "Stochastic Optimizer: Maximum iterations (%d) reached and the "
+                    "optimization hasn't converged yet." % self.max_iter,
+                    ConvergenceWarning, stacklevel=3)
+        if early_stopping and hasattr(self, "_best_theta"):
+            theta[:] = self._best_theta
+
+    def _split_validation(self, seq, Y):
+        stratify = self._stratify_labels(Y)
+        indices = np.arange(seq.n_samples)
+        train, val = train_test_split(
+            indices, random_state=self._random_state,
+            test_size=self.validation_fraction, stratify=stratify)
+        if len(val) < 2:
+            raise ValueError(
+                f"The validation set is too small: validation_fraction="
+                f"{self.validation_fraction} of {seq.n_samples} samples gives "
+                f"{len(val)}. Increase validation_fraction or set early_stopping=False."
+            )
+        return train, val
+
+    def _stratify_labels(self, Y):
+        return None
+
+    def _update_no_improvement_count(self, theta, val_data):
+        if val_data is not None:
+            vseq, vY, vsw = val_data
+            P = predict(unpack(theta, self._spec), vseq.X, vseq.lengths, self._spec)
+            score = self._validation_score(P, vY, vsw)
+            self.validation_scores_.append(score)
+            if self.verbose:
+                print("Validation score: %f" % score)
+            if score < self.best_validation_score_ + self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if score > self.best_validation_score_:
+                self.best_validation_score_ = score
+                self._best_theta = theta.copy()
+        else:
+            if self.loss_curve_[-1] > self.best_loss_ - self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if self.loss_curve_[-1] < self.best_loss_:
+                self.best_loss_ = self.loss_curve_[-1]
+
+    def _warn_diverged(self, epoch, restored):
+        warnings.warn(
+            f"Training diverged{f' in epoch {epoch}' if epoch else ''}: the loss or "
+            f"the gradient became NaN or infinite, so the weights were restored to "
+            f"{restored} and training stopped. The model is usable but not converged. "
+            "Lower learning_rate_init, set clip_norm (e.g. clip_norm=1.0), or scale "
+            "the inputs (e.g. with StandardScaler).",
+            ConvergenceWarning, stacklevel=4)
+
+    # ----------------------------------------------------------------------------------
+    # Prediction
+
+    def _forward(self, X):
+        """Predictions after the output activation, shape (n_samples, n_outputs_)."""
+        check_is_fitted(self)
+        seq, _ = self._validate_input(X, reset=False)
+        return predict(self.weights_, seq.X, seq.lengths, self._spec)
+
+    def _check_solver(self):
+        if self.solver not in _STOCHASTIC_SOLVERS:
+            raise AttributeError(
+                "partial_fit is only available for stochastic optimizers. "
+                "%s is not stochastic." % self.solver
+            )
+        return True
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        return tags
+
+
+def _check_optimize_result(result, max_iter):
+    """``n_iter`` of an L-BFGS result; ``ConvergenceWarning`` if it did not converge
+    (the message of ``sklearn.utils.optimize._check_optimize_result``)."""
+    n_iter = min(result.nit, max_iter)
+    if result.status != 0:
+        message = (
+            f"lbfgs failed to converge after {n_iter} iteration(s) "
+            f"(status={result.status}):\n{result.message}\n"
+        )
+        if n_iter == max_iter:
+            message += ("\nIncrease the number of iterations to improve the convergence "
+                        f"(max_iter={max_iter}).")
+        message += ("\nYou might also want to scale the data as shown in:\n"
+                    "    https://scikit-learn.org/stable/modules/preprocessing.html")
+        warnings.warn(message, ConvergenceWarning, stacklevel=4)
+    return n_iter

@@ -1,0 +1,622 @@
+"""RNNRegressor and RNNClassifier: target handling and the public methods."""
+
+import numpy as np
+from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import (
+    check_classification_targets,
+    type_of_target,
+    unique_labels,
+)
+from sklearn.utils.validation import column_or_1d
+
+from ._base import BaseRNN
+
+_COMMON_PARAMETERS = """
+    hidden_layer_sizes : array-like of shape (n_layers,), default=(32,)
+        The ith element is the number of hidden units of the ith stacked recurrent
+        layer. MLP's default is ``(100,)``; a recurrent layer costs ``G`` times more
+        per unit and per timestep, so skrnn starts smaller.
+
+    cell : {'rnn', 'lstm', 'gru'}, default='gru'
+        The recurrent cell, with PyTorch's equations and weight layout.
+
+        - 'rnn', the Elman cell, ``h_t = f(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)``
+          with ``f`` given by ``activation``;
+        - 'lstm', long short-term memory (gates i, f, g, o);
+        - 'gru', gated recurrent unit (gates r, z, n): long memory like the LSTM with
+          three gates instead of four, so fewer parameters and FLOPs.
+
+    activation : {'tanh', 'relu', 'logistic', 'identity'}, default='tanh'
+        Nonlinearity of the Elman cell. Only used when ``cell='rnn'``; LSTM and GRU
+        use their fixed logistic/tanh gates. MLP's default is 'relu', which makes a
+        recurrent net explode easily, so skrnn uses PyTorch's 'tanh'.
+
+    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
+        The solver for weight optimization.
+
+        - 'lbfgs' is ``scipy.optimize.minimize(method='L-BFGS-B')`` on the flat
+          parameter vector, over all samples at once (in chunks of samples, so memory
+          is bounded). Often the best choice for small data sets.
+        - 'sgd' refers to stochastic gradient descent.
+        - 'adam' refers to the stochastic optimizer of Kingma and Ba.
+
+    alpha : float, default=0.0001
+        Strength of the L2 regularization term on the weights (not the biases). The
+        penalty is divided by the total sample weight when added to the loss.
+
+    batch_size : int, default='auto'
+        Size of minibatches for stochastic optimizers. When set to 'auto',
+        ``batch_size=min(200, n_samples)``. Not used by the 'lbfgs' solver.
+
+    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        Learning rate schedule for weight updates. Only used when ``solver='sgd'``.
+
+        - 'constant' keeps ``learning_rate_init``.
+        - 'invscaling' decreases it at each epoch ``t`` (counted in samples) as
+          ``learning_rate_init / pow(t, power_t)``.
+        - 'adaptive' keeps it constant while the training loss keeps decreasing; each
+          time two consecutive epochs fail to decrease the training loss by at least
+          ``tol`` (or the validation score to increase by ``tol`` with early
+          stopping), the learning rate is divided by 5.
+
+    learning_rate_init : float, default=0.01
+        The initial learning rate. Only used when ``solver='sgd'`` or ``'adam'``.
+        MLP's default is 0.001; a recurrent net with fewer units learns in a
+        reasonable number of epochs at 0.01 with Adam.
+
+    power_t : float, default=0.5
+        The exponent for inverse scaling learning rate. Only used when
+        ``learning_rate='invscaling'`` and ``solver='sgd'``.
+
+    max_iter : int, default=200
+        Maximum number of iterations. For stochastic solvers ('sgd', 'adam') this is
+        the number of epochs (how many times each sample is used); for 'lbfgs' the
+        number of L-BFGS iterations.
+
+    shuffle : bool, default=True
+        Whether to shuffle samples in each epoch. Only used when ``solver='sgd'`` or
+        ``'adam'`` and there is more than one minibatch per epoch.
+
+    random_state : int, RandomState instance, default=None
+        Determines the weight initialization, the train-validation split for early
+        stopping and the shuffling. Pass an int for reproducible results across
+        multiple function calls. See :term:`Glossary <random_state>`.
+
+    tol : float, default=1e-4
+        Tolerance for the optimization. When the loss or score is not improving by at
+        least ``tol`` for ``n_iter_no_change`` consecutive epochs (unless
+        ``learning_rate='adaptive'``), convergence is considered reached and training
+        stops. For 'lbfgs' it is the projected-gradient tolerance ``gtol``.
+
+    verbose : bool, default=False
+        Whether to print progress messages to stdout: the loss after each epoch, and
+        the validation score when early stopping is on.
+
+    warm_start : bool, default=False
+        When set to True, reuse the solution of the previous call to fit as
+        initialization, otherwise, just erase the previous solution. See
+        :term:`the Glossary <warm_start>`.
+
+    momentum : float, default=0.9
+        Momentum for gradient descent update. Should be between 0 and 1. Only used
+        when ``solver='sgd'``.
+
+    nesterovs_momentum : bool, default=True
+        Whether to use Nesterov's momentum. Only used when ``solver='sgd'`` and
+        ``momentum > 0``.
+
+    early_stopping : bool, default=False
+        Whether to use early stopping to terminate training when the validation score
+        is not improving. If set to True, ``validation_fraction`` of the training data
+        is held out{stratified} and training stops when the validation score does not
+        improve by at least ``tol`` for ``n_iter_no_change`` consecutive epochs; the
+        weights of the best epoch are kept. Only effective when ``solver='sgd'`` or
+        ``'adam'``.
+
+    validation_fraction : float, default=0.1
+        The proportion of training data to set aside as validation set for early
+        stopping. Must be between 0 and 1. Only used if ``early_stopping`` is True.
+
+    beta_1 : float, default=0.9
+        Exponential decay rate for estimates of first moment vector in adam, should be
+        in [0, 1). Only used when ``solver='adam'``.
+
+    beta_2 : float, default=0.999
+        Exponential decay rate for estimates of second moment vector in adam, should
+        be in [0, 1). Only used when ``solver='adam'``.
+
+    epsilon : float, default=1e-8
+        Value for numerical stability in adam. Only used when ``solver='adam'``.
+
+    n_iter_no_change : int, default=10
+        Maximum number of epochs to not meet ``tol`` improvement. Only effective when
+        ``solver='sgd'`` or ``'adam'``.
+
+    max_fun : int, default=15000
+        Only used when ``solver='lbfgs'``. Maximum number of loss function calls.
+
+    clip_norm : float, default=None
+        If set, the global Euclidean norm of the gradient of each minibatch is clipped
+        to ``clip_norm`` before the update, against exploding gradients. Only used
+        when ``solver='sgd'`` or ``'adam'``.
+"""
+
+_COMMON_ATTRIBUTES = """
+    loss_ : float
+        The current loss computed with the loss function.
+
+    best_loss_ : float or None
+        The minimum loss reached by the solver throughout fitting. ``None`` when
+        ``early_stopping=True`` (then see ``best_validation_score_``). Only set by
+        the stochastic solvers.
+
+    loss_curve_ : list of shape (n_iter_,)
+        The loss at the end of each epoch. Only set by the stochastic solvers.
+
+    validation_scores_ : list of shape (n_iter_,) or None
+        The score on the held-out validation set at each epoch, {score}. Only
+        set when ``early_stopping=True``; otherwise ``None``.
+
+    best_validation_score_ : float or None
+        The best validation score (i.e. {score}) that triggered the early stopping.
+        Only set when ``early_stopping=True``; otherwise ``None``.
+
+    t_ : int
+        The number of training samples seen by the solver during fitting.
+
+    weights_ : dict of str to ndarray
+        The model's live parameters in PyTorch's names, shapes and gate order:
+        ``weight_ih_l{{k}}`` of shape (G*H_k, F_k), ``weight_hh_l{{k}}`` (G*H_k, H_k),
+        ``bias_ih_l{{k}}`` and ``bias_hh_l{{k}}`` (G*H_k,) for each layer ``k``, with
+        G = 1 ('rnn'), 4 ('lstm': i, f, g, o) or 3 ('gru': r, z, n), then
+        ``out_weight`` (n_outputs_, H_last) and ``out_bias`` (n_outputs_,).
+        Prediction reads these arrays, so editing them in place changes the model,
+        and they load into ``torch.nn.RNN/LSTM/GRU`` by name.
+
+    n_features_in_ : int
+        Number of features seen during fit: the number of columns (timesteps) for
+        2-D input, the number of features per timestep for 3-D or list input.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during fit. Defined only when `X` has feature names
+        that are all strings.
+
+    n_iter_ : int
+        The number of iterations the solver has run.
+
+    n_layers_ : int
+        Number of layers: the input, the recurrent layers and the output layer.
+
+    n_outputs_ : int
+        Number of outputs.
+
+    out_activation_ : str
+        Name of the output activation function.
+"""
+
+_NOTES = """
+    The input ``X`` may be
+
+    - a 3-D array ``(n_samples, n_timesteps, n_features)`` (batch-first, as Keras
+      and PyTorch with ``batch_first=True``); the number of timesteps may differ
+      between fit and predict;
+    - a 2-D array or DataFrame ``(n_samples, n_timesteps)`` of univariate sequences,
+      one column per timestep (what ``Pipeline`` and ``GridSearchCV`` pass along);
+    - a list of 2-D ``(n_timesteps_i, n_features)`` or 1-D arrays of different
+      lengths; each prediction uses its sequence's own last real timestep.
+
+    The prediction is many-to-one: one output per sequence, read from the last
+    layer's final hidden state through a dense output layer. Training uses exact
+    backpropagation through time. One epoch costs ``O(T * N * G * H * (F + H))``
+    operations and ``O(T * N * G * H)`` memory for ``T`` timesteps, ``N`` samples,
+    ``F`` features, ``H`` hidden units and ``G`` gates; L-BFGS processes the samples in
+    chunks so that its memory stays bounded.
+"""
+
+
+def _doc(template, **kwargs):
+    return template.replace("{stratified}", kwargs.get("stratified", "")).replace(
+        "{score}", kwargs.get("score", "")).replace("{{", "{").replace("}}", "}")
+
+
+class RNNRegressor(RegressorMixin, BaseRNN):
+    __doc__ = (
+        """Recurrent neural network regressor (many-to-one).
+
+    Reads each sequence with stacked recurrent layers (Elman, LSTM or GRU) and maps the
+    final hidden state to the targets with a dense layer. Trained with L-BFGS, SGD or
+    Adam on the squared error or the Poisson deviance, by exact backpropagation through
+    time in NumPy. The parameters mirror :class:`~sklearn.neural_network.MLPRegressor`.
+
+    Parameters
+    ----------
+    loss : {'squared_error', 'poisson'}, default='squared_error'
+        The loss function to use when training the weights. 'poisson' uses an
+        exponential output (log link) and needs non-negative targets.
+"""
+        + _COMMON_PARAMETERS
+        + """
+    Attributes
+    ----------"""
+        + _doc(_COMMON_ATTRIBUTES, score="the coefficient of determination R^2")
+        + """
+    See Also
+    --------
+    RNNClassifier : Recurrent neural network classifier.
+    sklearn.neural_network.MLPRegressor : Multi-layer perceptron regressor.
+
+    Notes
+    -----"""
+        + _NOTES
+        + """
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skrnn import RNNRegressor
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.uniform(-1, 1, size=(200, 8, 1))   # 200 sequences, 8 steps, 1 feature
+    >>> y = X[:, 0, 0] - X[:, -1, 0]               # remember the first step
+    >>> reg = RNNRegressor(hidden_layer_sizes=(16,), solver="lbfgs", max_iter=300,
+    ...                    random_state=0).fit(X, y)
+    >>> reg.predict(X[:2]).shape
+    (2,)
+    >>> reg.score(X, y) > 0.9
+    True
+    """
+    )
+
+    _parameter_constraints = {
+        **BaseRNN._parameter_constraints,
+        "loss": [StrOptions({"squared_error", "poisson"})],
+    }
+    _y_numeric = True
+
+    def __init__(self, loss="squared_error", hidden_layer_sizes=(32,), cell="gru",
+                 activation="tanh", *, solver="adam", alpha=0.0001, batch_size="auto",
+                 learning_rate="constant", learning_rate_init=0.01, power_t=0.5,
+                 max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False,
+                 warm_start=False, momentum=0.9, nesterovs_momentum=True,
+                 early_stopping=False, validation_fraction=0.1, beta_1=0.9,
+                 beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 clip_norm=None):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes, cell=cell, activation=activation,
+            solver=solver, alpha=alpha, batch_size=batch_size,
+            learning_rate=learning_rate, learning_rate_init=learning_rate_init,
+            power_t=power_t, max_iter=max_iter, loss=loss, shuffle=shuffle,
+            random_state=random_state, tol=tol, verbose=verbose, warm_start=warm_start,
+            momentum=momentum, nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping, validation_fraction=validation_fraction,
+            beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change, max_fun=max_fun, clip_norm=clip_norm)
+
+    def _validate_targets(self, y, incremental, dtype):
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if self.loss == "poisson" and np.any(y < 0):
+            raise ValueError(
+                "Some value(s) of y are negative which is not allowed for Poisson "
+                "regression.")
+        Y = np.asarray(y, dtype=dtype)
+        return Y.reshape(-1, 1) if Y.ndim == 1 else Y
+
+    def _out_activation(self, Y):
+        return "exp" if self.loss == "poisson" else "identity"
+
+    def _validation_score(self, P, Y, sample_weight):
+        return r2_score(Y, P, sample_weight=sample_weight)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to sequences ``X`` and targets ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or \
+(n_samples, n_timesteps), or list of arrays
+            The input sequences (see Notes for the accepted forms).
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights. A zero weight equals removing the sample and an integer
+            weight equals repeating it.
+
+        Returns
+        -------
+        self : object
+            Returns a trained RNN model.
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    @available_if(lambda est: est._check_solver())
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Update the model with a single epoch over the given data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or \
+(n_samples, n_timesteps), or list of arrays
+            The input sequences.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        self : object
+            Trained RNN model.
+        """
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def predict(self, X):
+        """Predict using the recurrent neural network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or \
+(n_samples, n_timesteps), or list of arrays
+            The input sequences.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The predicted values, in the input's float dtype.
+        """
+        y_pred = self._forward(X)
+        if y_pred.shape[1] == 1:
+            return y_pred.ravel()
+        return y_pred
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+
+class RNNClassifier(ClassifierMixin, BaseRNN):
+    __doc__ = (
+        """Recurrent neural network classifier (many-to-one).
+
+    Reads each sequence with stacked recurrent layers (Elman, LSTM or GRU) and maps the
+    final hidden state to class probabilities with a dense layer (logistic for binary
+    and multilabel targets, softmax for multiclass). Trained on the log-loss with
+    L-BFGS, SGD or Adam, by exact backpropagation through time in NumPy. The parameters
+    mirror :class:`~sklearn.neural_network.MLPClassifier`.
+
+    Parameters
+    ----------"""
+        + _doc(_COMMON_PARAMETERS,
+               stratified=" (stratified by class for binary and multiclass targets)")
+        + """
+    Attributes
+    ----------
+    classes_ : ndarray or list of ndarray of shape (n_classes,)
+        Class labels for each output.
+"""
+        + _doc(_COMMON_ATTRIBUTES, score="the accuracy")
+        + """
+    See Also
+    --------
+    RNNRegressor : Recurrent neural network regressor.
+    sklearn.neural_network.MLPClassifier : Multi-layer perceptron classifier.
+
+    Notes
+    -----"""
+        + _NOTES
+        + """
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skrnn import RNNClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(200, 6, 2))         # 200 sequences, 6 steps, 2 features
+    >>> y = (X[:, 0, 0] > 0).astype(int)         # the label is set by the first step
+    >>> clf = RNNClassifier(hidden_layer_sizes=(16,), random_state=0).fit(X, y)
+    >>> clf.predict_proba(X[:3]).shape
+    (3, 2)
+    >>> clf.score(X, y) > 0.9
+    True
+    """
+    )
+
+    def __init__(self, hidden_layer_sizes=(32,), cell="gru", activation="tanh", *,
+                 solver="adam", alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.01, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False,
+                 momentum=0.9, nesterovs_momentum=True, early_stopping=False,
+                 validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                 n_iter_no_change=10, max_fun=15000, clip_norm=None):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes, cell=cell, activation=activation,
+            solver=solver, alpha=alpha, batch_size=batch_size,
+            learning_rate=learning_rate, learning_rate_init=learning_rate_init,
+            power_t=power_t, max_iter=max_iter, loss="log_loss", shuffle=shuffle,
+            random_state=random_state, tol=tol, verbose=verbose, warm_start=warm_start,
+            momentum=momentum, nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping, validation_fraction=validation_fraction,
+            beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change, max_fun=max_fun, clip_norm=clip_norm)
+
+    def _validate_targets(self, y, incremental, dtype):
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+            self._label_binarizer = LabelBinarizer()
+            self._label_binarizer.fit(y)
+            self.classes_ = self._label_binarizer.classes_
+        else:
+            classes = unique_labels(y)
+            if self.warm_start and not incremental:
+                if set(classes) != set(self.classes_):
+                    raise ValueError(
+                        "warm_start can only be used where `y` has the same classes as "
+                        f"in the previous call to fit. Previously got {self.classes_}, "
+                        f"`y` has {classes}")
+            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+                raise ValueError(
+                    "`y` has classes not in `self.classes_`. `self.classes_` has "
+                    f"{self.classes_}. 'y' has {classes}.")
+        return self._label_binarizer.transform(y).astype(dtype)
+
+    def _out_activation(self, Y):
+        if Y.shape[1] == 1 or self._label_binarizer.y_type_.startswith("multilabel"):
+            return "logistic"
+        return "softmax"
+
+    def _stratify_labels(self, Y):
+        if self.out_activation_ == "softmax":
+            return Y.argmax(axis=1)
+        if self._label_binarizer.y_type_.startswith("multilabel"):
+            return None
+        return Y[:, 0]
+
+    def _validation_score(self, P, Y, sample_weight):
+        if self.out_activation_ == "softmax":
+            return accuracy_score(Y.argmax(axis=1), P.argmax(axis=1),
+                                  sample_weight=sample_weight)
+        return accuracy_score(Y > 0.5, P > 0.5, sample_weight=sample_weight)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to sequences ``X`` and labels ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or \
+(n_samples, n_timesteps), or list of arrays
+            The input sequences (see Notes for the accepted forms).
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The target labels (class labels, or a label indicator matrix for
+            multilabel classification).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights. A zero weight equals removing the sample and an integer
+            weight equals repeating it.
+
+        Returns
+        -------
+        self : object
+            Returns a trained RNN model.
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    @available_if(lambda est: est._check_solver())
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Update the model with a single epoch over the given data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or \
+(n_samples, n_timesteps), or list of arrays
+            The input sequences.
+        y : array-like of shape (n_samples,)
+            The target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+        classes : array of shape (n_classes,), default=None
+            Classes across all calls to partial_fit. Can be obtained via
+            ``np.unique(y_all)``, where ``y_all`` is the target vector of the entire
+            dataset. This argument is required for the first call to partial_fit and
+            can be omitted in the subsequent calls. Note that ``y`` doesn't need to
+            contain all labels in ``classes``.
+
+        Returns
+        -------
+        self : object
+            Trained RNN model.
+        """
+        state = dict(self.__dict__)
+        try:
+            if getattr(self, "classes_", None) is None:
+                if classes is None:
+                    raise ValueError(
+                        "classes must be passed on the first call to partial_fit.")
+                self.classes_ = unique_labels(classes)
+                self._label_binarizer = LabelBinarizer()
+                if type_of_target(y).startswith("multilabel"):
+                    self._label_binarizer.fit(y)
+                else:
+                    self._label_binarizer.fit(self.classes_)
+            elif classes is not None and not np.array_equal(
+                    self.classes_, unique_labels(classes)):
+                raise ValueError(
+                    f"`classes={classes!r}` is not the same as on last call to "
+                    f"partial_fit, was: {self.classes_!r}")
+        except Exception:
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def predict(self, X):
+        """Predict using the recurrent neural network classifier.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or \
+(n_samples, n_timesteps), or list of arrays
+            The input sequences.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            The predicted classes.
+        """
+        y_pred = self._forward(X)
+        if self.n_outputs_ == 1:
+            y_pred = y_pred.ravel()
+        return self._label_binarizer.inverse_transform(y_pred)
+
+    def predict_log_proba(self, X):
+        """Return the log of probability estimates.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or \
+(n_samples, n_timesteps), or list of arrays
+            The input sequences.
+
+        Returns
+        -------
+        log_y_prob : ndarray of shape (n_samples, n_classes)
+            The predicted log-probability of the sample for each class in the model,
+            where classes are ordered as they are in ``self.classes_``. Equivalent to
+            ``log(predict_proba(X))``.
+        """
+        y_prob = self.predict_proba(X)
+        with np.errstate(divide="ignore"):
+            return np.log(y_prob, out=y_prob)
+
+    def predict_proba(self, X):
+        """Probability estimates.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or \
+(n_samples, n_timesteps), or list of arrays
+            The input sequences.
+
+        Returns
+        -------
+        y_prob : ndarray of shape (n_samples, n_classes)
+            The predicted probability of the sample for each class in the model,
+            where classes are ordered as they are in ``self.classes_``.
+        """
+        y_pred = self._forward(X)
+        if self.n_outputs_ == 1:
+            y_pred = y_pred.ravel()
+        if y_pred.ndim == 1:
+            return np.vstack([1 - y_pred, y_pred]).T
+        return y_pred
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags

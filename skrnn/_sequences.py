@@ -1,0 +1,195 @@
+"""Sequences as users have them -> the time-major padded array the core consumes.
+
+Accepted forms of ``X`` (DESIGN.md, "Sequences in, predictions out"):
+
+* 3-D array ``(n_samples, n_timesteps, n_features)``, batch-first as in Keras and
+  PyTorch's ``batch_first=True``;
+* 2-D array or DataFrame ``(n_samples, n_timesteps)``: univariate sequences, one column
+  per timestep (the convention of aeon, sktime and tslearn, and what a scikit-learn
+  ``Pipeline`` passes along);
+* a list of 2-D ``(n_timesteps_i, n_features)`` or 1-D ``(n_timesteps_i,)`` arrays of
+  different lengths.
+
+Whatever the form, the result is a :class:`Sequences` record: a C-contiguous time-major
+array ``(T, N, F)``, zero-padded past each sequence's end, the true ``lengths`` and the
+``form`` the data came in. Every refusal is a ``ValueError`` or ``TypeError`` that names
+the problem and the fix.
+"""
+
+from numbers import Integral
+from typing import NamedTuple
+
+import numpy as np
+from sklearn.utils import check_array
+
+FLOAT_DTYPES = (np.float64, np.float32)
+
+
+class Sequences(NamedTuple):
+    X: np.ndarray  # (T, N, F) time-major, zero-padded, float32 or float64
+    lengths: np.ndarray  # (N,) intp, 1 <= lengths <= T
+    form: str  # "tabular" (2-D / DataFrame), "array" (3-D) or "list" (ragged)
+
+    @property
+    def n_samples(self):
+        return self.X.shape[1]
+
+    @property
+    def n_features(self):
+        return self.X.shape[2]
+
+    def take(self, indices):
+        """The sequences at ``indices`` (a new record, trimmed to its longest one)."""
+        lengths = self.lengths[indices]
+        T = int(lengths.max()) if len(lengths) else 0
+        return Sequences(np.ascontiguousarray(self.X[:T, indices]), lengths, self.form)
+
+
+def is_ragged(X):
+    """Whether ``X`` is a list/tuple of sequences whose shapes differ.
+
+    A list of equal-shape sequences is left to ``check_array``, which reads it as the
+    regular 2-D or 3-D array it is.
+    """
+    if not isinstance(X, (list, tuple)) or len(X) < 2:
+        return False
+    first = np.shape(X[0]) if _is_sequence_like(X[0]) else None
+    for x in X:
+        if not _is_sequence_like(x):
+            return False
+        try:
+            if np.shape(x) != first:
+                return True
+        except ValueError:  # an element that is itself ragged
+            return True
+    return False
+
+
+def _is_sequence_like(x):
+    return isinstance(x, (list, tuple)) or hasattr(x, "__array__")
+
+
+def check_tabular_or_array(X, *, input_name="X"):
+    """Validate a regular (non-ragged) ``X`` and return the numeric array.
+
+    The caller passes the array through ``sklearn.utils.validation.validate_data``
+    first when it needs the feature-name and feature-count bookkeeping; this function
+    adds the checks ``check_array`` does not make for sequences.
+    """
+    if X.ndim == 1:
+        raise ValueError(
+            f"Expected 2D or 3D array, got 1D array instead: {input_name}.shape="
+            f"{X.shape}. Reshape your data either using array.reshape(-1, 1) if your "
+            "data has a single timestep, or array.reshape(1, -1) if it contains a "
+            "single univariate sequence. Several sequences of different lengths go "
+            "in a list of 1-D or 2-D arrays."
+        )
+    if X.ndim > 3:
+        raise ValueError(
+            f"Found array with dim {X.ndim}, {input_name}.shape={X.shape}; skrnn "
+            "expects 2-D (n_samples, n_timesteps) univariate sequences or 3-D "
+            "(n_samples, n_timesteps, n_features) sequences."
+        )
+    if X.ndim == 3 and X.shape[1] == 0:
+        raise ValueError(
+            f"Found array with 0 timestep(s) (shape={X.shape}) while a minimum of 1 "
+            "is required: every sequence needs at least one timestep."
+        )
+    if X.ndim == 3 and X.shape[2] == 0:
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 "
+            "is required: each timestep needs at least one feature."
+        )
+    return X
+
+
+def to_time_major(X):
+    """A validated 2-D ``(N, T)`` or 3-D ``(N, T, F)`` array -> :class:`Sequences`."""
+    if X.ndim == 2:
+        N, T = X.shape
+        Xt = np.ascontiguousarray(X.T).reshape(T, N, 1)
+        form = "tabular"
+    else:
+        N, T, _ = X.shape
+        Xt = np.ascontiguousarray(X.transpose(1, 0, 2))
+        form = "array"
+    return Sequences(Xt, np.full(N, T, dtype=np.intp), form)
+
+
+def check_ragged(X, *, input_name="X"):
+    """Validate a list of sequences of different lengths -> :class:`Sequences`.
+
+    Each element must be 1-D ``(T_i,)`` (one feature) or 2-D ``(T_i, F)`` with the
+    same ``F`` for all, at least one timestep, numeric and finite.
+    """
+    seqs = []
+    for i, x in enumerate(X):
+        name = f"{input_name}[{i}]"
+        if hasattr(x, "toarray") or hasattr(x, "tocsr"):
+            raise TypeError(
+                f"Sparse data was passed for {name}, but dense data is required. "
+                "Use '.toarray()' to convert to a dense numpy array."
+            )
+        x = check_array(x, ensure_2d=False, dtype=FLOAT_DTYPES, ensure_min_samples=0,
+                        ensure_min_features=0, input_name=name)
+        if x.ndim == 1:
+            x = x.reshape(-1, 1)
+        elif x.ndim != 2:
+            raise ValueError(
+                f"{name} has shape {x.shape}: each sequence in a list must be 1-D "
+                "(n_timesteps,) or 2-D (n_timesteps, n_features)."
+            )
+        if x.shape[0] == 0:
+            raise ValueError(
+                f"{name} is an empty sequence (0 timesteps); every sequence needs at "
+                "least one timestep. Drop it from the list or pad it."
+            )
+        if x.shape[1] == 0:
+            raise ValueError(
+                f"{name} has 0 features per timestep (shape={x.shape}); each timestep "
+                "needs at least one feature."
+            )
+        if seqs and x.shape[1] != seqs[0].shape[1]:
+            raise ValueError(
+                f"Sequences in {input_name} have different numbers of features: "
+                f"{input_name}[0] has {seqs[0].shape[1]} and {name} has {x.shape[1]}. "
+                "Every sequence must have the same features per timestep."
+            )
+        seqs.append(x)
+    dtype = (np.float32 if all(s.dtype == np.float32 for s in seqs) else np.float64)
+    lengths = np.array([s.shape[0] for s in seqs], dtype=np.intp)
+    N, T, F = len(seqs), int(lengths.max()), seqs[0].shape[1]
+    Xt = np.zeros((T, N, F), dtype=dtype)
+    # group by length: one strided copy per distinct length, not one per sequence
+    for length in np.unique(lengths):
+        idx = np.flatnonzero(lengths == length)
+        Xt[:length, idx] = np.stack([seqs[i] for i in idx], axis=1)
+    return Sequences(Xt, lengths, "list")
+
+
+def check_sample_weight(sample_weight, n_samples, dtype):
+    """Validate ``sample_weight`` -> 1-D array of non-negative weights, not all zero."""
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, (Integral, float, np.number)):
+        sample_weight = np.full(n_samples, sample_weight, dtype=dtype)
+    sample_weight = check_array(sample_weight, ensure_2d=False, dtype=dtype,
+                                input_name="sample_weight", copy=True)
+    if sample_weight.ndim != 1:
+        raise ValueError(
+            "Sample weights must be 1D array or scalar, got "
+            f"{sample_weight.ndim}D array of shape {sample_weight.shape}."
+        )
+    if sample_weight.shape[0] != n_samples:
+        raise ValueError(
+            f"sample_weight.shape == {sample_weight.shape}, expected ({n_samples},)!"
+        )
+    if np.any(sample_weight < 0):
+        raise ValueError("Negative values in data passed to sample_weight; "
+                         "sample weights must be non-negative.")
+    if not np.any(sample_weight > 0):
+        raise ValueError(
+            "Sample weights must contain at least one non-zero number: all sample "
+            "weights are zero, so there is nothing to fit."
+        )
+    return sample_weight
