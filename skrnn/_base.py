@@ -34,6 +34,7 @@ from ._sequences import (
     check_sample_weight,
     check_tabular_or_array,
     is_ragged,
+    merge_duplicates,
     to_time_major,
 )
 
@@ -309,7 +310,6 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
     def _fit_lbfgs(self, theta, seq, Y, sw):
         spec = self._spec
         chunk = chunk_size(spec, seq.X.shape[0], seq.X.dtype.itemsize)
-        objective = self._objective(spec, seq, Y, sw, chunk)
         finite = {"ok": True}
 
         def fun(th):
@@ -320,6 +320,8 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                 return np.inf, np.zeros_like(grad)
             return loss, grad
 
+        seq, Y, sw = merge_duplicates(seq, Y, sw)
+        objective = self._objective(spec, seq, Y, sw, chunk)
         start = theta.copy()
         result = minimize(
             fun, theta, method="L-BFGS-B", jac=True,
@@ -375,6 +377,12 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                     "going to be clipped", stacklevel=3)
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
         full_batch = batch_size >= n_samples
+        if full_batch:
+            seq, Y, sw = merge_duplicates(seq, Y, sw)
+            n_samples_seen, n_samples = n_samples, seq.n_samples
+            batch_size = n_samples
+        else:
+            n_samples_seen = n_samples
         sw_total = float(n_samples if sw is None else sw.sum())
         prev = theta.copy()
         diverged = False
@@ -413,7 +421,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                 break
             self.n_iter_ += 1
             self.loss_ = accumulated / sw_total
-            self.t_ += n_samples
+            self.t_ += n_samples_seen
             self.loss_curve_.append(self.loss_)
             if self.verbose:
                 print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))

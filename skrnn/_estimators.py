@@ -612,6 +612,11 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         y_pred = self._forward(X)
         if self.n_outputs_ == 1:
             y_pred = y_pred.ravel()
+        if self.out_activation_ == "logistic":
+            # keep probabilities strictly inside (0, 1), so that the log is finite:
+            # expit saturates to exactly 1.0 beyond z = 37 in float64
+            eps = np.finfo(y_pred.dtype).eps
+            np.clip(y_pred, eps, 1 - eps, out=y_pred)
         if y_pred.ndim == 1:
             return np.vstack([1 - y_pred, y_pred]).T
         return y_pred

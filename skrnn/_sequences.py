@@ -193,3 +193,35 @@ def check_sample_weight(sample_weight, n_samples, dtype):
             "weights are zero, so there is nothing to fit."
         )
     return sample_weight
+
+
+def merge_duplicates(seq, Y, sample_weight):
+    """Canonical full-batch data: zero-weight samples dropped, identical samples
+    merged into one with the summed weight, rows in a fixed (lexicographic) order.
+
+    For a full-batch objective this changes nothing mathematically (the loss is
+    ``sum_i w_i l_i / sum_i w_i``) but makes it *exactly* invariant, bit for bit, to
+    the order of the samples and to the choice between repeating a sample and giving
+    it an integer weight; it also saves the work on repeated samples.
+
+    Returns ``(seq, Y, sample_weight)``, the weights always as an array.
+    """
+    N = seq.n_samples
+    T, _, F = seq.X.shape
+    if sample_weight is not None:
+        keep = np.flatnonzero(sample_weight > 0)
+        if len(keep) < N:
+            seq, Y, sample_weight = seq.take(keep), Y[keep], sample_weight[keep]
+            N, T = seq.n_samples, seq.X.shape[0]
+    keys = np.concatenate(
+        [seq.lengths.astype(np.float64)[:, None],
+         seq.X.transpose(1, 0, 2).reshape(N, T * F).astype(np.float64),
+         Y.astype(np.float64)], axis=1)
+    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    if sample_weight is None:
+        weights = np.bincount(inverse, minlength=len(first)).astype(Y.dtype)
+    else:
+        weights = np.bincount(inverse, weights=sample_weight,
+                              minlength=len(first)).astype(sample_weight.dtype)
+    return seq.take(first), Y[first], weights
