@@ -323,8 +323,19 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         seq, Y, sw = merge_duplicates(seq, Y, sw)
         objective = self._objective(spec, seq, Y, sw, chunk)
         start = theta.copy()
+        start_loss = objective(start)[0]
+        if not np.isfinite(start_loss):
+            _raise_not_finite_at_start(start_loss, seq, Y)
+        callback = None
+        if self.verbose:
+            n_iter = [0]
+
+            def callback(intermediate_result):
+                n_iter[0] += 1
+                print("Iteration %d, loss = %.8f" % (n_iter[0], intermediate_result.fun))
+
         result = minimize(
-            fun, theta, method="L-BFGS-B", jac=True,
+            fun, theta, method="L-BFGS-B", jac=True, callback=callback,
             options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
         )
         x = result.x
@@ -336,7 +347,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
             warnings.warn(
                 "lbfgs met a non-finite loss and stopped at the last finite point "
                 f"(loss={loss:.6g}); scale the inputs (e.g. with StandardScaler) or "
-                "raise alpha.", ConvergenceWarning, stacklevel=3)
+                "raise alpha.", ConvergenceWarning, stacklevel=6)
         self.n_iter_ = _check_optimize_result(result, self.max_iter)
         self.loss_ = float(loss)
         theta[:] = x
@@ -374,7 +385,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
             if self.batch_size > n_samples:
                 warnings.warn(
                     "Got `batch_size` less than 1 or larger than sample size. It is "
-                    "going to be clipped", stacklevel=3)
+                    "going to be clipped", stacklevel=6)
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
         full_batch = batch_size >= n_samples
         if full_batch:
@@ -386,6 +397,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         sw_total = float(n_samples if sw is None else sw.sum())
         prev = theta.copy()
         diverged = False
+        n_updates = 0
         for _ in range(self.max_iter):
             if self.shuffle and not full_batch:
                 order = rng.permutation(n_samples)
@@ -405,6 +417,8 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                     Xb, Lb, Yb = sub.X, sub.lengths, Y[idx]
                 loss, grad = loss_and_grad(theta, Xb, Lb, Yb, spec, sw_b, self.alpha)
                 if not (np.isfinite(loss) and np.all(np.isfinite(grad))):
+                    if n_updates == 0:
+                        _raise_not_finite_at_start(loss, seq, Y)
                     theta[:] = prev
                     diverged = True
                     break
@@ -412,12 +426,17 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                 clip_grad_norm(grad, self.clip_norm)
                 prev[:] = theta
                 optimizer.update(theta, grad)
+                n_updates += 1
                 if not np.all(np.isfinite(theta)):
                     theta[:] = prev
                     diverged = True
                     break
             if diverged:
                 self._warn_diverged(self.n_iter_ + 1, restored="the last finite values")
+                if n_updates and self.n_iter_ == 0 and not hasattr(self, "loss_"):
+                    # diverged within the first epoch: report the restored weights' loss
+                    self.loss_ = float(loss_and_grad(theta, seq.X, seq.lengths, Y, spec,
+                                                     sw, self.alpha)[0])
                 break
             self.n_iter_ += 1
             self.loss_ = accumulated / sw_total
@@ -443,7 +462,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                 warnings.warn(
                     "Stochastic Optimizer: Maximum iterations (%d) reached and the "
                     "optimization hasn't converged yet." % self.max_iter,
-                    ConvergenceWarning, stacklevel=3)
+                    ConvergenceWarning, stacklevel=6)
         if early_stopping and hasattr(self, "_best_theta"):
             theta[:] = self._best_theta
 
@@ -494,7 +513,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
             f"{restored} and training stopped. The model is usable but not converged. "
             "Lower learning_rate_init, set clip_norm (e.g. clip_norm=1.0), or scale "
             "the inputs (e.g. with StandardScaler).",
-            ConvergenceWarning, stacklevel=4)
+            ConvergenceWarning, stacklevel=7)
 
     # ----------------------------------------------------------------------------------
     # Prediction
@@ -519,6 +538,16 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         return tags
 
 
+def _raise_not_finite_at_start(loss, seq, Y):
+    raise ValueError(
+        f"The training loss is {loss} at the start of training, before any update: "
+        f"the data are too large for the loss (max |X| = {np.abs(seq.X).max():.3g}, "
+        f"max |y| = {np.abs(Y).max():.3g}). Scale the inputs (e.g. with "
+        "StandardScaler) and, for regression, the targets (e.g. with "
+        "sklearn.compose.TransformedTargetRegressor)."
+    )
+
+
 def _check_optimize_result(result, max_iter):
     """``n_iter`` of an L-BFGS result; ``ConvergenceWarning`` if it did not converge
     (the message of ``sklearn.utils.optimize._check_optimize_result``)."""
@@ -533,5 +562,5 @@ def _check_optimize_result(result, max_iter):
                         f"(max_iter={max_iter}).")
         message += ("\nYou might also want to scale the data as shown in:\n"
                     "    https://scikit-learn.org/stable/modules/preprocessing.html")
-        warnings.warn(message, ConvergenceWarning, stacklevel=4)
+        warnings.warn(message, ConvergenceWarning, stacklevel=7)
     return n_iter
