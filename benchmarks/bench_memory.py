@@ -1,0 +1,66 @@
+"""Peak memory (max RSS) of skrnn fits, each in a fresh process.
+
+- one L-BFGS fit on (N=50000, T=100, F=8, H=64, lstm), a few iterations (the peak is
+  reached by the first loss/gradient evaluation; L-BFGS works over chunks of samples,
+  so the peak is bounded by the chunk, not by N);
+- one Adam epoch at N and at 10x N (minibatches: memory must not grow with N beyond
+  the data itself).
+
+Usage::
+
+    python benchmarks/bench_memory.py [--quick]
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+
+CHILD = r"""
+import json, resource, sys, warnings
+import numpy as np
+from skrnn import RNNRegressor
+solver, N, T, F, H, cell, max_iter = sys.argv[1], *map(int, sys.argv[2:6]), sys.argv[6], int(sys.argv[7])
+rng = np.random.default_rng(0)
+X = rng.standard_normal((N, T, F)).astype(np.float64)
+y = X[:, 0, 0].copy()
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+warnings.simplefilter("ignore")
+RNNRegressor(cell=cell, hidden_layer_sizes=(H,), solver=solver, max_iter=max_iter,
+             random_state=0).fit(X, y)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"solver": solver, "N": N, "T": T, "F": F, "H": H, "cell": cell,
+                  "data_mb": round(X.nbytes / 2**20, 1),
+                  "rss_before_fit_mb": round(base, 1), "peak_rss_mb": round(peak, 1)}))
+"""
+
+
+def run(*args):
+    out = subprocess.run([sys.executable, "-c", CHILD, *map(str, args)],
+                         capture_output=True, text=True, check=True)
+    row = json.loads(out.stdout.strip().splitlines()[-1])
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    scale = 10 if args.quick else 1
+    lbfgs = run("lbfgs", 50000 // scale, 100, 8, 64, "lstm", 2)
+    one = run("adam", 5000 // scale, 100, 8, 64, "lstm", 1)
+    ten = run("adam", 50000 // scale, 100, 8, 64, "lstm", 1)
+    print(json.dumps({
+        "summary": "peak RSS",
+        "lbfgs_peak_mb": lbfgs["peak_rss_mb"],
+        "adam_10x_over_1x_excluding_data": round(
+            (ten["peak_rss_mb"] - ten["data_mb"]) / (one["peak_rss_mb"] - one["data_mb"]),
+            3),
+        "adam_10x_over_1x": round(ten["peak_rss_mb"] / one["peak_rss_mb"], 3),
+    }))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,206 @@
+"""Training throughput: skrnn against PyTorch CPU and MLPRegressor, on the same data.
+
+One configuration is a cell, ``(N, T, F, H, batch)`` and a float dtype. Each timed run is
+one whole shuffled epoch of Adam on many-to-one regression (``partial_fit`` for skrnn
+and MLP, a plain training loop for PyTorch). Runs are interleaved (skrnn, torch, MLP,
+skrnn, torch, MLP, ...) with a short sleep before each, because OpenBLAS worker threads
+keep spinning after a GEMM and slow whatever runs next. Each configuration prints one
+JSON line with the medians and the median of the per-pair ratios; the last lines give
+the geometric mean of ``torch_time / skrnn_time`` (above 1: skrnn is faster).
+
+It also measures the machine's GEMM peak and reports skrnn's achieved fraction of it,
+counting ``2 * G * H * (F + H) * T`` FLOPs per sample forward and 3x that for training.
+
+Usage::
+
+    python benchmarks/bench_training.py            # the full grid (24 configurations)
+    python benchmarks/bench_training.py --quick    # a small smoke grid
+"""
+
+import argparse
+import json
+import statistics
+import sys
+import time
+
+import numpy as np
+
+GRID = [
+    # (N, T, F, H, batch)
+    (2048, 20, 4, 16, 64),
+    (2048, 50, 8, 64, 64),
+    (1024, 100, 8, 128, 128),
+    (512, 200, 16, 256, 128),
+]
+QUICK_GRID = [(512, 20, 4, 16, 64), (256, 50, 8, 64, 64)]
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+
+
+def blas_threads():
+    try:
+        from threadpoolctl import threadpool_info
+
+        counts = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+        return max(counts) if counts else 1
+    except ImportError:
+        return 1
+
+
+def gemm_peak(dtype, n=1024, repeats=7):
+    """Measured GFLOP/s of one large square GEMM in ``dtype`` (median of repeats)."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n, n)).astype(dtype)
+    b = rng.standard_normal((n, n)).astype(dtype)
+    a @ b
+    times = []
+    for _ in range(repeats):
+        time.sleep(0.2)
+        t = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - t)
+    return 2 * n**3 / statistics.median(times) / 1e9
+
+
+def make_data(N, T, F, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((N, T, F)).astype(dtype)
+    y = (X[:, 0, 0] - X[:, -1, -1] + 0.1 * rng.standard_normal(N)).astype(dtype)
+    return X, y
+
+
+def skrnn_runner(cell, H, batch, X, y):
+    from skrnn import RNNRegressor
+
+    est = RNNRegressor(cell=cell, hidden_layer_sizes=(H,), batch_size=batch,
+                       solver="adam", learning_rate_init=1e-3, random_state=0)
+    est.partial_fit(X, y)  # initialise (and warm up) outside the timing
+
+    def run():
+        est.partial_fit(X, y)
+
+    return run
+
+
+def mlp_runner(H, batch, X, y):
+    import warnings
+
+    from sklearn.neural_network import MLPRegressor
+
+    X2 = X.reshape(len(X), -1)
+    est = MLPRegressor(hidden_layer_sizes=(H,), batch_size=batch, solver="adam",
+                       random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.partial_fit(X2, y)
+
+    def run():
+        est.partial_fit(X2, y)
+
+    return run
+
+
+def torch_runner(cell, H, batch, X, y, threads):
+    import torch
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    dtype = torch.float32 if X.dtype == np.float32 else torch.float64
+    F = X.shape[2]
+    module = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
+    rnn = module(F, H, batch_first=True).to(dtype)
+    head = torch.nn.Linear(H, 1).to(dtype)
+    params = list(rnn.parameters()) + list(head.parameters())
+    opt = torch.optim.Adam(params, lr=1e-3)
+    Xt = torch.from_numpy(X)
+    yt = torch.from_numpy(y).reshape(-1, 1)
+    gen = torch.Generator().manual_seed(0)
+
+    def run():
+        perm = torch.randperm(len(Xt), generator=gen)
+        for start in range(0, len(Xt), batch):
+            idx = perm[start:start + batch]
+            opt.zero_grad()
+            out, _ = rnn(Xt[idx])
+            loss = 0.5 * ((head(out[:, -1]) - yt[idx]) ** 2).mean()
+            loss.backward()
+            opt.step()
+
+    run()  # warm up
+    return run
+
+
+def timed(run):
+    time.sleep(0.2)
+    t = time.perf_counter()
+    run()
+    return time.perf_counter() - t
+
+
+def bench_config(cell, N, T, F, H, batch, dtype, repeats, threads, peak, has_torch):
+    X, y = make_data(N, T, F, dtype)
+    runners = {"skrnn": skrnn_runner(cell, H, batch, X, y),
+               "mlp": mlp_runner(H, batch, X, y)}
+    if has_torch:
+        runners["torch"] = torch_runner(cell, H, batch, X, y, threads)
+    times = {name: [] for name in runners}
+    for _ in range(repeats):
+        for name, run in runners.items():
+            times[name].append(timed(run))
+    flops = 3 * 2 * GATES[cell] * H * (F + H) * T * N
+    sk = statistics.median(times["skrnn"])
+    row = {
+        "cell": cell, "N": N, "T": T, "F": F, "H": H, "batch": batch,
+        "dtype": np.dtype(dtype).name,
+        "skrnn_s": round(sk, 4),
+        "mlp_s": round(statistics.median(times["mlp"]), 4),
+        "skrnn_gflops": round(flops / sk / 1e9, 2),
+        "fraction_of_gemm_peak": round(flops / sk / 1e9 / peak, 3),
+    }
+    if has_torch:
+        row["torch_s"] = round(statistics.median(times["torch"]), 4)
+        row["speedup_vs_torch"] = round(statistics.median(
+            [t / s for t, s in zip(times["torch"], times["skrnn"])]), 3)
+    row["time_vs_mlp"] = round(statistics.median(
+        [s / m for s, m in zip(times["skrnn"], times["mlp"])]), 3)
+    return row
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small smoke grid")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--cells", default="rnn,lstm,gru")
+    parser.add_argument("--dtypes", default="float32,float64")
+    args = parser.parse_args(argv)
+    try:
+        import torch  # noqa: F401
+
+        has_torch = True
+    except ImportError:
+        has_torch = False
+    threads = blas_threads()
+    grid = QUICK_GRID if args.quick else GRID
+    peaks = {name: gemm_peak(np.dtype(name)) for name in args.dtypes.split(",")}
+    print(json.dumps({"machine": {"blas_threads": threads,
+                                  "gemm_gflops": {k: round(v, 1) for k, v in peaks.items()},
+                                  "torch": has_torch}}), flush=True)
+    rows = []
+    for cell in args.cells.split(","):
+        for N, T, F, H, batch in grid:
+            for name in args.dtypes.split(","):
+                row = bench_config(cell, N, T, F, H, batch, np.dtype(name).type,
+                                   args.repeats, threads, peaks[name], has_torch)
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+    if has_torch:
+        speedups = [r["speedup_vs_torch"] for r in rows]
+        print(json.dumps({
+            "summary": "training throughput, skrnn vs PyTorch CPU (torch_s / skrnn_s)",
+            "geometric_mean": round(float(np.exp(np.mean(np.log(speedups)))), 3),
+            "min": min(speedups), "max": max(speedups), "configurations": len(rows),
+        }))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
