@@ -7,6 +7,7 @@ arrays (:mod:`skrnn._sequences`), wires options into the objective
 
 import warnings
 from abc import ABCMeta, abstractmethod
+from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
@@ -17,7 +18,9 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
+from threadpoolctl import ThreadpoolController
 
+from ._cells import CELLS
 from ._network import (
     NetworkSpec,
     chunk_size,
@@ -39,6 +42,23 @@ from ._sequences import (
 )
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
+
+#: Below this many FLOPs in the per-step recurrent GEMM, BLAS runs single-threaded:
+#: waking and synchronising OpenBLAS threads for a small GEMM costs more than it
+#: saves, and on a busy machine their spinning slows a step by up to 20x.
+SMALL_GEMM_FLOPS = 8e6
+_CONTROLLER = []
+
+
+def _blas_threads(spec, n_rows):
+    """A context in which BLAS uses one thread if the per-step GEMMs are small."""
+    G = CELLS[spec.cell][2]
+    H = max(spec.hidden_sizes)
+    if 2.0 * n_rows * G * H * H >= SMALL_GEMM_FLOPS:
+        return nullcontext()
+    if not _CONTROLLER:
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0].limit(limits=1, user_api="blas")
 
 
 class BaseRNN(BaseEstimator, metaclass=ABCMeta):
@@ -281,9 +301,12 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         theta = pack(self.weights_, spec, dtype=dtype)
         self.weights_ = unpack(theta, spec)
         if self.solver == "lbfgs":
-            self._fit_lbfgs(theta, seq, Y, sw)
+            with _blas_threads(spec, seq.n_samples):
+                self._fit_lbfgs(theta, seq, Y, sw)
         else:
-            self._fit_stochastic(theta, seq, Y, sw, incremental)
+            batch = 200 if self.batch_size == "auto" else self.batch_size
+            with _blas_threads(spec, min(batch, seq.n_samples)):
+                self._fit_stochastic(theta, seq, Y, sw, incremental)
         return self
 
     def _initialize_stochastic_attributes(self):
@@ -522,7 +545,8 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         """Predictions after the output activation, shape (n_samples, n_outputs_)."""
         check_is_fitted(self)
         seq, _ = self._validate_input(X, reset=False)
-        return predict(self.weights_, seq.X, seq.lengths, self._spec)
+        with _blas_threads(self._spec, seq.n_samples):
+            return predict(self.weights_, seq.X, seq.lengths, self._spec)
 
     def _check_solver(self):
         if self.solver not in _STOCHASTIC_SOLVERS:

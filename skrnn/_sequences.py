@@ -46,13 +46,17 @@ class Sequences(NamedTuple):
 
 
 def is_ragged(X):
-    """Whether ``X`` is a list/tuple of sequences whose shapes differ.
+    """Whether ``X`` is a list of sequences, to be read one element per sequence.
 
-    A list of equal-shape sequences is left to ``check_array``, which reads it as the
-    regular 2-D or 3-D array it is.
+    That is a list or tuple with an ndarray (or a sparse matrix, to be refused with a
+    clear message) among its elements, or whose elements have different shapes. A
+    list of lists of equal shapes (such as ``X.tolist()``) is left to
+    ``check_array``, which reads it as the regular 2-D or 3-D array it is.
     """
-    if not isinstance(X, (list, tuple)) or len(X) < 2:
+    if not isinstance(X, (list, tuple)) or len(X) == 0:
         return False
+    if any(isinstance(x, np.ndarray) or _is_sparse(x) for x in X):
+        return True
     first = np.shape(X[0]) if _is_sequence_like(X[0]) else None
     for x in X:
         if not _is_sequence_like(x):
@@ -63,6 +67,10 @@ def is_ragged(X):
         except ValueError:  # an element that is itself ragged
             return True
     return False
+
+
+def _is_sparse(x):
+    return hasattr(x, "tocsr")
 
 
 def _is_sequence_like(x):
@@ -125,13 +133,25 @@ def check_ragged(X, *, input_name="X"):
     seqs = []
     for i, x in enumerate(X):
         name = f"{input_name}[{i}]"
-        if hasattr(x, "toarray") or hasattr(x, "tocsr"):
+        if _is_sparse(x):
             raise TypeError(
                 f"Sparse data was passed for {name}, but dense data is required. "
                 "Use '.toarray()' to convert to a dense numpy array."
             )
-        x = check_array(x, ensure_2d=False, dtype=FLOAT_DTYPES, ensure_min_samples=0,
-                        ensure_min_features=0, input_name=name)
+        if not _is_sequence_like(x):
+            raise TypeError(
+                f"{name} is a {type(x).__name__}, not a sequence: each element of a "
+                "list of sequences must be a 1-D (n_timesteps,) or 2-D "
+                "(n_timesteps, n_features) array."
+            )
+        try:
+            x = check_array(x, ensure_2d=False, dtype=FLOAT_DTYPES,
+                            ensure_min_samples=0, ensure_min_features=0,
+                            input_name=name)
+        except (TypeError, ValueError) as exc:
+            if name in str(exc):
+                raise
+            raise type(exc)(f"{name}: {exc}") from exc
         if x.ndim == 1:
             x = x.reshape(-1, 1)
         elif x.ndim != 2:
