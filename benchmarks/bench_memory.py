@@ -20,7 +20,9 @@ CHILD = r"""
 import json, resource, sys, warnings
 import numpy as np
 from skrnn import RNNRegressor
-solver, N, T, F, H, cell, max_iter = sys.argv[1], *map(int, sys.argv[2:6]), sys.argv[6], int(sys.argv[7])
+solver, cell = sys.argv[1], sys.argv[6]
+N, T, F, H = map(int, sys.argv[2:6])
+max_iter = int(sys.argv[7])
 rng = np.random.default_rng(0)
 X = rng.standard_normal((N, T, F)).astype(np.float64)
 y = X[:, 0, 0].copy()

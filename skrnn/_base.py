@@ -5,6 +5,7 @@ arrays (:mod:`skrnn._sequences`), wires options into the objective
 (:func:`skrnn._network.loss_and_grad`) and runs the solvers.
 """
 
+import threading
 import warnings
 from abc import ABCMeta, abstractmethod
 from contextlib import nullcontext
@@ -13,7 +14,7 @@ from numbers import Integral, Real
 import numpy as np
 from scipy.optimize import minimize
 from sklearn.base import BaseEstimator
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, InconsistentVersionWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._param_validation import Interval, Options, StrOptions
@@ -47,7 +48,39 @@ _STOCHASTIC_SOLVERS = ("sgd", "adam")
 #: waking and synchronising OpenBLAS threads for a small GEMM costs more than it
 #: saves, and on a busy machine their spinning slows a step by up to 20x.
 SMALL_GEMM_FLOPS = 8e6
-_CONTROLLER = []
+
+
+class _SingleThreadedBLAS:
+    """Process-wide "BLAS on one thread" while at least one caller is inside.
+
+    Reference-counted under a lock, so that predict calls running concurrently in
+    several threads never restore the thread count while another still runs (or
+    leave it at one thread forever).
+    """
+
+    _lock = threading.Lock()
+    _users = 0
+    _limiter = None
+    _controller = None
+
+    def __enter__(self):
+        cls = type(self)
+        with cls._lock:
+            if cls._users == 0:
+                if cls._controller is None:
+                    cls._controller = ThreadpoolController()
+                cls._limiter = cls._controller.limit(limits=1, user_api="blas")
+            cls._users += 1
+        return self
+
+    def __exit__(self, *exc):
+        cls = type(self)
+        with cls._lock:
+            cls._users -= 1
+            if cls._users == 0:
+                cls._limiter.restore_original_limits()
+                cls._limiter = None
+        return False
 
 
 def _blas_threads(spec, n_rows):
@@ -56,9 +89,7 @@ def _blas_threads(spec, n_rows):
     H = max(spec.hidden_sizes)
     if 2.0 * n_rows * G * H * H >= SMALL_GEMM_FLOPS:
         return nullcontext()
-    if not _CONTROLLER:
-        _CONTROLLER.append(ThreadpoolController())
-    return _CONTROLLER[0].limit(limits=1, user_api="blas")
+    return _SingleThreadedBLAS()
 
 
 class BaseRNN(BaseEstimator, metaclass=ABCMeta):
@@ -335,12 +366,17 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         chunk = chunk_size(spec, seq.X.shape[0], seq.X.dtype.itemsize)
         finite = {"ok": True}
 
+        best = {"loss": np.inf, "x": theta.copy()}  # kept if interrupted
+
         def fun(th):
             loss, grad = objective(th)
             if not (np.isfinite(loss) and np.all(np.isfinite(grad))):
                 # tell the line search to step back; never feed NaN to L-BFGS
                 finite["ok"] = False
                 return np.inf, np.zeros_like(grad)
+            if loss < best["loss"]:
+                best["loss"] = loss
+                best["x"][:] = th
             return loss, grad
 
         seq, Y, sw = merge_duplicates(seq, Y, sw)
@@ -349,18 +385,25 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         start_loss = objective(start)[0]
         if not np.isfinite(start_loss):
             _raise_not_finite_at_start(start_loss, seq, Y)
-        callback = None
-        if self.verbose:
-            n_iter = [0]
+        n_iter = [0]
 
-            def callback(intermediate_result):
-                n_iter[0] += 1
+        def callback(intermediate_result):
+            n_iter[0] += 1
+            if self.verbose:
                 print("Iteration %d, loss = %.8f" % (n_iter[0], intermediate_result.fun))
 
-        result = minimize(
-            fun, theta, method="L-BFGS-B", jac=True, callback=callback,
-            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
-        )
+        try:
+            result = minimize(
+                fun, theta, method="L-BFGS-B", jac=True, callback=callback,
+                options={"maxfun": self.max_fun, "maxiter": self.max_iter,
+                         "gtol": self.tol},
+            )
+        except KeyboardInterrupt:
+            self.n_iter_ = n_iter[0]
+            self.loss_ = float(best["loss"])
+            theta[:] = best["x"]
+            self._warn_interrupted(None)
+            return
         x = result.x
         loss = result.fun
         if not (np.all(np.isfinite(x)) and np.isfinite(loss)):
@@ -421,71 +464,83 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         prev = theta.copy()
         diverged = False
         n_updates = 0
-        for _ in range(self.max_iter):
-            if self.shuffle and not full_batch:
-                order = rng.permutation(n_samples)
-            else:
-                order = np.arange(n_samples)
-            accumulated = 0.0
-            for batch in gen_batches(n_samples, batch_size):
-                idx = order[batch]
-                sw_b = None if sw is None else sw[idx]
-                weight = float(len(idx) if sw_b is None else sw_b.sum())
-                if weight == 0:
-                    continue  # a batch of zero weights carries no information
-                if full_batch:
-                    Xb, Lb, Yb = seq.X, seq.lengths, Y
+        keep = (theta.copy(), self.n_iter_)  # weights kept if interrupted
+        best_loss_in_call = np.inf
+        try:
+            for _ in range(self.max_iter):
+                if self.shuffle and not full_batch:
+                    order = rng.permutation(n_samples)
                 else:
-                    sub = seq.take(idx)
-                    Xb, Lb, Yb = sub.X, sub.lengths, Y[idx]
-                loss, grad = loss_and_grad(theta, Xb, Lb, Yb, spec, sw_b, self.alpha)
-                if not (np.isfinite(loss) and np.all(np.isfinite(grad))):
-                    if n_updates == 0:
-                        _raise_not_finite_at_start(loss, seq, Y)
-                    theta[:] = prev
-                    diverged = True
+                    order = np.arange(n_samples)
+                accumulated = 0.0
+                for batch in gen_batches(n_samples, batch_size):
+                    idx = order[batch]
+                    sw_b = None if sw is None else sw[idx]
+                    weight = float(len(idx) if sw_b is None else sw_b.sum())
+                    if weight == 0:
+                        continue  # a batch of zero weights carries no information
+                    if full_batch:
+                        Xb, Lb, Yb = seq.X, seq.lengths, Y
+                    else:
+                        sub = seq.take(idx)
+                        Xb, Lb, Yb = sub.X, sub.lengths, Y[idx]
+                    loss, grad = loss_and_grad(theta, Xb, Lb, Yb, spec, sw_b, self.alpha)
+                    if not (np.isfinite(loss) and np.all(np.isfinite(grad))):
+                        if n_updates == 0:
+                            _raise_not_finite_at_start(loss, seq, Y)
+                        theta[:] = prev
+                        diverged = True
+                        break
+                    accumulated += loss * weight
+                    clip_grad_norm(grad, self.clip_norm)
+                    prev[:] = theta
+                    optimizer.update(theta, grad)
+                    n_updates += 1
+                    if not np.all(np.isfinite(theta)):
+                        theta[:] = prev
+                        diverged = True
+                        break
+                if diverged:
+                    self._warn_diverged(self.n_iter_ + 1, restored="the last finite values")
+                    if n_updates and self.n_iter_ == 0 and not hasattr(self, "loss_"):
+                        # diverged within the first epoch: report the restored weights' loss
+                        self.loss_ = float(loss_and_grad(theta, seq.X, seq.lengths, Y, spec,
+                                                         sw, self.alpha)[0])
                     break
-                accumulated += loss * weight
-                clip_grad_norm(grad, self.clip_norm)
-                prev[:] = theta
-                optimizer.update(theta, grad)
-                n_updates += 1
-                if not np.all(np.isfinite(theta)):
-                    theta[:] = prev
-                    diverged = True
+                self.n_iter_ += 1
+                self.loss_ = accumulated / sw_total
+                self.t_ += n_samples_seen
+                self.loss_curve_.append(self.loss_)
+                if self.loss_ <= best_loss_in_call:
+                    best_loss_in_call = self.loss_
+                    keep = (theta.copy(), self.n_iter_)
+                if self.verbose:
+                    print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+                self._update_no_improvement_count(theta, val_data)
+                optimizer.iteration_ends(self.t_)
+                if self._no_improvement_count > self.n_iter_no_change:
+                    if early_stopping:
+                        msg = ("Validation score did not improve more than tol=%f for %d "
+                               "consecutive epochs." % (self.tol, self.n_iter_no_change))
+                    else:
+                        msg = ("Training loss did not improve more than tol=%f for %d "
+                               "consecutive epochs." % (self.tol, self.n_iter_no_change))
+                    if optimizer.trigger_stopping(msg, self.verbose):
+                        break
+                    self._no_improvement_count = 0
+                if incremental:
                     break
-            if diverged:
-                self._warn_diverged(self.n_iter_ + 1, restored="the last finite values")
-                if n_updates and self.n_iter_ == 0 and not hasattr(self, "loss_"):
-                    # diverged within the first epoch: report the restored weights' loss
-                    self.loss_ = float(loss_and_grad(theta, seq.X, seq.lengths, Y, spec,
-                                                     sw, self.alpha)[0])
-                break
-            self.n_iter_ += 1
-            self.loss_ = accumulated / sw_total
-            self.t_ += n_samples_seen
-            self.loss_curve_.append(self.loss_)
-            if self.verbose:
-                print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
-            self._update_no_improvement_count(theta, val_data)
-            optimizer.iteration_ends(self.t_)
-            if self._no_improvement_count > self.n_iter_no_change:
-                if early_stopping:
-                    msg = ("Validation score did not improve more than tol=%f for %d "
-                           "consecutive epochs." % (self.tol, self.n_iter_no_change))
-                else:
-                    msg = ("Training loss did not improve more than tol=%f for %d "
-                           "consecutive epochs." % (self.tol, self.n_iter_no_change))
-                if optimizer.trigger_stopping(msg, self.verbose):
-                    break
-                self._no_improvement_count = 0
-            if incremental:
-                break
-            if self.n_iter_ == self.max_iter:
-                warnings.warn(
-                    "Stochastic Optimizer: Maximum iterations (%d) reached and the "
-                    "optimization hasn't converged yet." % self.max_iter,
-                    ConvergenceWarning, stacklevel=6)
+                if self.n_iter_ == self.max_iter:
+                    warnings.warn(
+                        "Stochastic Optimizer: Maximum iterations (%d) reached and the "
+                        "optimization hasn't converged yet." % self.max_iter,
+                        ConvergenceWarning, stacklevel=6)
+        except KeyboardInterrupt:
+            if early_stopping and hasattr(self, "_best_theta"):
+                keep = (self._best_theta, None)
+            theta[:] = keep[0]
+            self._warn_interrupted(keep[1])
+            return
         if early_stopping and hasattr(self, "_best_theta"):
             theta[:] = self._best_theta
 
@@ -529,6 +584,17 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
             if self.loss_curve_[-1] < self.best_loss_:
                 self.best_loss_ = self.loss_curve_[-1]
 
+    def _warn_interrupted(self, epoch):
+        kept = ("the best weights seen so far" if epoch is None else
+                f"the weights after epoch {epoch}, the best training loss so far"
+                if epoch else "the weights it had when this call started")
+        warnings.warn(
+            f"Training was interrupted (KeyboardInterrupt) after {self.n_iter_} "
+            f"iteration(s); the model keeps {kept}, with n_iter_ and the loss "
+            "history up to that point. It is usable but not converged; call fit "
+            "again (or partial_fit, or warm_start=True) to go on.",
+            ConvergenceWarning, stacklevel=7)
+
     def _warn_diverged(self, epoch, restored):
         warnings.warn(
             f"Training diverged{f' in epoch {epoch}' if epoch else ''}: the loss or "
@@ -560,6 +626,31 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
         return tags
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["_skrnn_version"] = _version()
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        version = state.pop("_skrnn_version", "unknown")
+        if version != _version():
+            warnings.warn(
+                InconsistentVersionWarning(
+                    estimator_name=f"{type(self).__name__} (skrnn)",
+                    current_sklearn_version=_version(),
+                    original_sklearn_version=version,
+                ),
+                stacklevel=2,
+            )
+        super().__setstate__(state)
+
+
+def _version():
+    from . import __version__
+
+    return __version__
 
 
 def _raise_not_finite_at_start(loss, seq, Y):
