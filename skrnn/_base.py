@@ -5,6 +5,7 @@ arrays (:mod:`skrnn._sequences`), wires options into the objective
 (:func:`skrnn._network.loss_and_grad`) and runs the solvers.
 """
 
+import copy
 import threading
 import warnings
 from abc import ABCMeta, abstractmethod
@@ -29,6 +30,7 @@ from ._network import (
     loss_and_grad,
     pack,
     predict,
+    predict_raw,
     unpack,
 )
 from ._optimizers import AdamOptimizer, SGDOptimizer, clip_grad_norm
@@ -293,12 +295,26 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
         """Fit or update the model; restores the previous state if anything fails."""
+        if incremental and self.early_stopping:
+            raise ValueError(
+                "partial_fit does not support early_stopping=True: it runs a single "
+                "epoch on the data it is given, with no held-out validation set. Set "
+                "early_stopping=False, or use fit."
+            )
         state = dict(self.__dict__)
+        # objects that a fit changes in place: the shuffling RNG and the optimizer
+        rng = state.get("_random_state")
+        rng_state = rng.get_state() if isinstance(rng, np.random.RandomState) else None
+        optimizer = copy.deepcopy(state.get("_optimizer"))
         try:
             return self._fit_unsafe(X, y, sample_weight, incremental)
         except Exception:
             self.__dict__.clear()
             self.__dict__.update(state)
+            if rng_state is not None:
+                rng.set_state(rng_state)
+            if optimizer is not None:
+                self._optimizer = optimizer
             raise
 
     def _fit_unsafe(self, X, y, sample_weight, incremental):
@@ -382,8 +398,8 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         seq, Y, sw = merge_duplicates(seq, Y, sw)
         objective = self._objective(spec, seq, Y, sw, chunk)
         start = theta.copy()
-        start_loss = objective(start)[0]
-        if not np.isfinite(start_loss):
+        start_loss, start_grad = objective(start)
+        if not (np.isfinite(start_loss) and np.all(np.isfinite(start_grad))):
             _raise_not_finite_at_start(start_loss, seq, Y)
         n_iter = [0]
 
@@ -409,11 +425,12 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         if not (np.all(np.isfinite(x)) and np.isfinite(loss)):
             x, loss = start, objective(start)[0]
             self._warn_diverged(0, restored="the values they had before this fit")
-        elif not finite["ok"] and result.status != 0:
+        elif not finite["ok"]:
             warnings.warn(
-                "lbfgs met a non-finite loss and stopped at the last finite point "
-                f"(loss={loss:.6g}); scale the inputs (e.g. with StandardScaler) or "
-                "raise alpha.", ConvergenceWarning, stacklevel=6)
+                "lbfgs met a non-finite loss or gradient during its line search and "
+                f"may have stopped early, at the last finite point (loss={loss:.6g}). "
+                "Scale the inputs (e.g. with StandardScaler) and, for regression, the "
+                "targets, or raise alpha.", ConvergenceWarning, stacklevel=6)
         self.n_iter_ = _check_optimize_result(result, self.max_iter)
         self.loss_ = float(loss)
         theta[:] = x
@@ -464,6 +481,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         prev = theta.copy()
         diverged = False
         n_updates = 0
+        first_epoch = self.n_iter_
         keep = (theta.copy(), self.n_iter_)  # weights kept if interrupted
         best_loss_in_call = np.inf
         try:
@@ -530,7 +548,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                     self._no_improvement_count = 0
                 if incremental:
                     break
-                if self.n_iter_ == self.max_iter:
+                if self.n_iter_ - first_epoch == self.max_iter:
                     warnings.warn(
                         "Stochastic Optimizer: Maximum iterations (%d) reached and the "
                         "optimization hasn't converged yet." % self.max_iter,
@@ -600,18 +618,23 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
             f"Training diverged{f' in epoch {epoch}' if epoch else ''}: the loss or "
             f"the gradient became NaN or infinite, so the weights were restored to "
             f"{restored} and training stopped. The model is usable but not converged. "
-            "Lower learning_rate_init, set clip_norm (e.g. clip_norm=1.0), or scale "
-            "the inputs (e.g. with StandardScaler).",
+            + ("Scale the inputs (e.g. with StandardScaler) and, for regression, the "
+               "targets, or raise alpha." if self.solver == "lbfgs" else
+               "Lower learning_rate_init, set clip_norm (e.g. clip_norm=1.0), or scale "
+               "the inputs (e.g. with StandardScaler)."),
             ConvergenceWarning, stacklevel=7)
 
     # ----------------------------------------------------------------------------------
     # Prediction
 
-    def _forward(self, X):
-        """Predictions after the output activation, shape (n_samples, n_outputs_)."""
+    def _forward(self, X, raw=False):
+        """Predictions after the output activation (before it if ``raw``), shape
+        (n_samples, n_outputs_)."""
         check_is_fitted(self)
         seq, _ = self._validate_input(X, reset=False)
         with _blas_threads(self._spec, seq.n_samples):
+            if raw:
+                return predict_raw(self.weights_, seq.X, seq.lengths, self._spec)
             return predict(self.weights_, seq.X, seq.lengths, self._spec)
 
     def _check_solver(self):

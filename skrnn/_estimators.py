@@ -1,6 +1,7 @@
 """RNNRegressor and RNNClassifier: target handling and the public methods."""
 
 import numpy as np
+from scipy.special import logsumexp
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import LabelBinarizer
@@ -590,9 +591,13 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
             where classes are ordered as they are in ``self.classes_``. Equivalent to
             ``log(predict_proba(X))``.
         """
+        if self.out_activation_ == "softmax":
+            # log-softmax of the raw output: exact, and finite where the
+            # probability underflows to 0
+            z = self._forward(X, raw=True)
+            return z - logsumexp(z, axis=1, keepdims=True)
         y_prob = self.predict_proba(X)
-        with np.errstate(divide="ignore"):
-            return np.log(y_prob, out=y_prob)
+        return np.log(y_prob, out=y_prob)
 
     def predict_proba(self, X):
         """Probability estimates.
