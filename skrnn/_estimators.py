@@ -12,7 +12,7 @@ from sklearn.utils.multiclass import (
     type_of_target,
     unique_labels,
 )
-from sklearn.utils.validation import column_or_1d
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._base import BaseRNN
 
@@ -591,6 +591,7 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
             where classes are ordered as they are in ``self.classes_``. Equivalent to
             ``log(predict_proba(X))``.
         """
+        check_is_fitted(self)
         if self.out_activation_ == "softmax":
             # log-softmax of the raw output: exact, and finite where the
             # probability underflows to 0
