@@ -155,10 +155,10 @@ _COMMON_ATTRIBUTES = """
         ``early_stopping=True`` (then see ``best_validation_score_``). Only set by
         the stochastic solvers.
 
-    loss_curve_ : list of shape (n_iter_,)
+    loss_curve_ : list of shape (`n_iter_`,)
         The loss at the end of each epoch. Only set by the stochastic solvers.
 
-    validation_scores_ : list of shape (n_iter_,) or None
+    validation_scores_ : list of shape (`n_iter_`,) or None
         The score on the held-out validation set at each epoch, {score}. Only
         set when ``early_stopping=True``; otherwise ``None``.
 
@@ -174,7 +174,7 @@ _COMMON_ATTRIBUTES = """
         ``weight_ih_l{{k}}`` of shape (G*H_k, F_k), ``weight_hh_l{{k}}`` (G*H_k, H_k),
         ``bias_ih_l{{k}}`` and ``bias_hh_l{{k}}`` (G*H_k,) for each layer ``k``, with
         G = 1 ('rnn'), 4 ('lstm': i, f, g, o) or 3 ('gru': r, z, n), then
-        ``out_weight`` (n_outputs_, H_last) and ``out_bias`` (n_outputs_,).
+        ``out_weight`` (`n_outputs_`, H_last) and ``out_bias`` (`n_outputs_`,).
         Prediction reads these arrays, so editing them in place changes the model,
         and they load into ``torch.nn.RNN/LSTM/GRU`` by name.
 
