@@ -86,10 +86,16 @@ class _SingleThreadedBLAS:
 
 
 def _blas_threads(spec, n_rows):
-    """A context in which BLAS uses one thread if the per-step GEMMs are small."""
+    """A context in which BLAS uses one thread if the per-step GEMMs are small.
+
+    Only the main thread changes the limits: threadpoolctl lets a single thread
+    control OpenBLAS, and silently ignores the others, so a call from a worker thread
+    (say, predict in a thread pool) leaves the BLAS settings alone.
+    """
     G = CELLS[spec.cell][2]
     H = max(spec.hidden_sizes)
-    if 2.0 * n_rows * G * H * H >= SMALL_GEMM_FLOPS:
+    if (2.0 * n_rows * G * H * H >= SMALL_GEMM_FLOPS
+            or threading.current_thread() is not threading.main_thread()):
         return nullcontext()
     return _SingleThreadedBLAS()
 
@@ -308,7 +314,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         optimizer = copy.deepcopy(state.get("_optimizer"))
         try:
             return self._fit_unsafe(X, y, sample_weight, incremental)
-        except Exception:
+        except BaseException:  # incl. a KeyboardInterrupt before training started
             self.__dict__.clear()
             self.__dict__.update(state)
             if rng_state is not None:
@@ -401,6 +407,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         start_loss, start_grad = objective(start)
         if not (np.isfinite(start_loss) and np.all(np.isfinite(start_grad))):
             _raise_not_finite_at_start(start_loss, seq, Y)
+        best["loss"] = start_loss
         n_iter = [0]
 
         def callback(intermediate_result):
@@ -553,6 +560,11 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                         "Stochastic Optimizer: Maximum iterations (%d) reached and the "
                         "optimization hasn't converged yet." % self.max_iter,
                         ConvergenceWarning, stacklevel=6)
+            if n_updates and not diverged and not np.all(np.isfinite(
+                    predict_raw(unpack(theta, spec), Xb, Lb, spec))):
+                # the last update exploded the weights (finite, but huge)
+                theta[:] = prev
+                self._warn_diverged(self.n_iter_, restored="the last finite values")
         except KeyboardInterrupt:
             if early_stopping and hasattr(self, "_best_theta"):
                 keep = (self._best_theta, None)
@@ -651,7 +663,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         return tags
 
     def __getstate__(self):
-        state = super().__getstate__()
+        state = dict(super().__getstate__())  # a copy: never touch the live __dict__
         state["_skrnn_version"] = _version()
         return state
 

@@ -37,8 +37,8 @@ def _identity(z):
 
 
 def _exp(z):
-    with np.errstate(over="ignore"):
-        return np.exp(z)
+    # the predicted mean saturates at the largest float instead of overflowing to inf
+    return np.exp(np.minimum(z, np.log(np.finfo(z.dtype).max)))
 
 
 def _expit(z):

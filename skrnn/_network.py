@@ -199,6 +199,11 @@ def predict_raw(weights, X, lengths, spec, chunk=None):
     z : ndarray of shape (N, n_outputs), dtype ``X.dtype``
     """
     T, N, _ = X.shape
+    out_dtype = X.dtype
+    if out_dtype == np.float32 and any(
+            np.abs(np.asarray(w)).max(initial=0) > np.finfo(np.float32).max
+            for w in weights.values()):
+        X = X.astype(np.float64)  # weights beyond float32's range: work in float64
     W = _cast_weights(weights, spec, X.dtype)
     order = _sort_by_length(lengths)
     lengths_s = lengths if order is None else lengths[order]
@@ -208,7 +213,8 @@ def predict_raw(weights, X, lengths, spec, chunk=None):
         idx = rows if order is None else order[rows]
         Xc = np.ascontiguousarray(X[:T_c, idx])
         z[idx] = _forward_sorted(W, Xc, lengths_s[rows], spec)[0]
-    return z
+    with np.errstate(over="ignore"):
+        return z.astype(out_dtype, copy=False)
 
 
 def predict(weights, X, lengths, spec, chunk=None):

@@ -57,16 +57,16 @@ def is_ragged(X):
         return False
     if any(isinstance(x, np.ndarray) or _is_sparse(x) for x in X):
         return True
-    first = np.shape(X[0]) if _is_sequence_like(X[0]) else None
-    for x in X:
-        if not _is_sequence_like(x):
-            return False
-        try:
-            if np.shape(x) != first:
-                return True
-        except ValueError:  # an element that is itself ragged
-            return True
-    return False
+    like = [_is_sequence_like(x) for x in X]
+    if not any(like):
+        return False  # a 1-D list of numbers: check_array refuses it clearly
+    if not all(like):
+        return True  # a scalar among sequences: check_ragged names it
+    try:
+        first = np.shape(X[0])
+        return any(np.shape(x) != first for x in X)
+    except ValueError:  # an element that is itself jagged: check_ragged names it
+        return True
 
 
 def _is_sparse(x):
@@ -149,6 +149,12 @@ def check_ragged(X, *, input_name="X"):
                             ensure_min_samples=0, ensure_min_features=0,
                             input_name=name)
         except (TypeError, ValueError) as exc:
+            if "inhomogeneous" in str(exc) or "with a sequence" in str(exc):
+                raise ValueError(
+                    f"{name} is not a rectangular array: all timesteps of a sequence "
+                    "must have the same number of features, given as a 1-D array "
+                    "(n_timesteps,) or a 2-D array (n_timesteps, n_features)."
+                ) from exc
             if name in str(exc):
                 raise
             raise type(exc)(f"{name}: {exc}") from exc
