@@ -140,8 +140,11 @@ def _sort_by_length(lengths):
     return np.argsort(-lengths, kind="stable")
 
 
-def chunk_size(spec, n_timesteps, itemsize, budget_bytes=DEFAULT_CHUNK_BYTES):
-    """How many samples fit one chunk of forward + backward work in ``budget_bytes``."""
+def chunk_size(spec, n_timesteps, itemsize, budget_bytes=None):
+    """How many samples fit one chunk of forward + backward work in ``budget_bytes``
+    (default: :data:`DEFAULT_CHUNK_BYTES`, read at call time)."""
+    if budget_bytes is None:
+        budget_bytes = DEFAULT_CHUNK_BYTES
     G = CELLS[spec.cell][2]
     # per sample and step: states (and cell states), gates, gate gradients, layer input
     per_step = sum((3 * G + 4) * H for H in spec.hidden_sizes) + spec.n_features

@@ -239,12 +239,25 @@ def merge_duplicates(seq, Y, sample_weight):
         if len(keep) < N:
             seq, Y, sample_weight = seq.take(keep), Y[keep], sample_weight[keep]
             N, T = seq.n_samples, seq.X.shape[0]
-    keys = np.concatenate(
-        [seq.lengths.astype(np.float64)[:, None],
-         seq.X.transpose(1, 0, 2).reshape(N, T * F).astype(np.float64),
-         Y.astype(np.float64)], axis=1)
-    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-    inverse = inverse.ravel()
+    # one row of bytes per sample (length, sequence, target), written in place: about
+    # one copy of the data, plus the sort's own copy, at the peak
+    K = Y.shape[1]
+    keys = np.empty((N, 1 + T * F + K), dtype=seq.X.dtype)
+    keys[:, 0] = seq.lengths
+    keys[:, 1:1 + T * F].reshape(N, T, F)[...] = seq.X.transpose(1, 0, 2)
+    keys[:, 1 + T * F:] = Y
+    rows = keys.view(np.dtype((np.void, keys.shape[1] * keys.itemsize))).ravel()
+    order = np.argsort(rows, kind="stable")  # byte order: canonical, and no copy
+    del rows
+    starts = np.ones(N, dtype=bool)  # does sorted row i differ from row i - 1?
+    block = 4096
+    for lo in range(1, N, block):
+        hi = min(N, lo + block)
+        starts[lo:hi] = np.any(keys[order[lo:hi]] != keys[order[lo - 1:hi - 1]], axis=1)
+    del keys
+    first = order[starts]
+    inverse = np.empty(N, dtype=np.intp)
+    inverse[order] = np.cumsum(starts) - 1
     if sample_weight is None:
         weights = np.bincount(inverse, minlength=len(first)).astype(Y.dtype)
     else:
