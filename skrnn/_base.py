@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import ThreadpoolController
 
 from ._cells import CELLS
+from ._losses import loss_and_delta
 from ._network import (
     NetworkSpec,
     chunk_size,
@@ -560,8 +561,9 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                         "Stochastic Optimizer: Maximum iterations (%d) reached and the "
                         "optimization hasn't converged yet." % self.max_iter,
                         ConvergenceWarning, stacklevel=6)
-            if n_updates and not diverged and not np.all(np.isfinite(
-                    predict_raw(unpack(theta, spec), Xb, Lb, spec))):
+            if n_updates and not diverged and not np.isfinite(loss_and_delta(
+                    predict_raw(unpack(theta, spec), Xb, Lb, spec), Yb,
+                    spec.out_activation, None)[0]):
                 # the last update exploded the weights (finite, but huge)
                 theta[:] = prev
                 self._warn_diverged(self.n_iter_, restored="the last finite values")

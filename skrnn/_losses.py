@@ -38,7 +38,9 @@ def _identity(z):
 
 def _exp(z):
     # the predicted mean saturates at the largest float instead of overflowing to inf
-    return np.exp(np.minimum(z, np.log(np.finfo(z.dtype).max)))
+    with np.errstate(over="ignore"):
+        mu = np.exp(z)
+    return np.minimum(mu, np.finfo(mu.dtype).max, out=mu)
 
 
 def _expit(z):

@@ -202,11 +202,6 @@ def predict_raw(weights, X, lengths, spec, chunk=None):
     z : ndarray of shape (N, n_outputs), dtype ``X.dtype``
     """
     T, N, _ = X.shape
-    out_dtype = X.dtype
-    if out_dtype == np.float32 and any(
-            np.abs(np.asarray(w)).max(initial=0) > np.finfo(np.float32).max
-            for w in weights.values()):
-        X = X.astype(np.float64)  # weights beyond float32's range: work in float64
     W = _cast_weights(weights, spec, X.dtype)
     order = _sort_by_length(lengths)
     lengths_s = lengths if order is None else lengths[order]
@@ -215,9 +210,15 @@ def predict_raw(weights, X, lengths, spec, chunk=None):
     for rows, T_c in _chunks(lengths_s, size):
         idx = rows if order is None else order[rows]
         Xc = np.ascontiguousarray(X[:T_c, idx])
-        z[idx] = _forward_sorted(W, Xc, lengths_s[rows], spec)[0]
-    with np.errstate(over="ignore"):
-        return z.astype(out_dtype, copy=False)
+        with np.errstate(over="ignore", invalid="ignore"):
+            z[idx] = _forward_sorted(W, Xc, lengths_s[rows], spec)[0]
+    if X.dtype == np.float32 and not np.all(np.isfinite(z)):
+        # float32 overflowed (weights or values beyond its range): redo in float64,
+        # and saturate what float32 cannot hold
+        z64 = predict_raw(weights, X.astype(np.float64), lengths, spec, chunk)
+        big = np.finfo(np.float32).max
+        z = np.clip(z64, -big, big).astype(np.float32)
+    return z
 
 
 def predict(weights, X, lengths, spec, chunk=None):

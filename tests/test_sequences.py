@@ -22,7 +22,7 @@ pytestmark = pytest.mark.filterwarnings(
 )
 
 TIGHT = dict(rtol=1e-10, atol=1e-12)
-PROPERTY = settings(max_examples=25, deadline=None)
+PROPERTY = settings(max_examples=25, deadline=None, derandomize=True)
 
 
 def small_regressor(**kwargs):
