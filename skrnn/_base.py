@@ -210,8 +210,6 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
             if fitting:
                 y = validate_data(self, "no_validation", y, reset=reset,
                                   multi_output=True, y_numeric=self._y_numeric)
-            elif reset:
-                validate_data(self, "no_validation", reset=True, skip_check_array=True)
             seq = check_ragged(X)
             if fitting and seq.n_samples != len(y):
                 raise ValueError(
@@ -289,16 +287,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         for attr in ("_optimizer", "_best_theta"):
             self.__dict__.pop(attr, None)
         if self.solver in _STOCHASTIC_SOLVERS:
-            self.loss_curve_ = []
-            self._no_improvement_count = 0
-            if self.early_stopping:
-                self.validation_scores_ = []
-                self.best_validation_score_ = -np.inf
-                self.best_loss_ = None
-            else:
-                self.best_loss_ = np.inf
-                self.validation_scores_ = None
-                self.best_validation_score_ = None
+            self._initialize_stochastic_attributes()
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
         """Fit or update the model; restores the previous state if anything fails."""
@@ -364,7 +353,8 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         return self
 
     def _initialize_stochastic_attributes(self):
-        # a warm start with sgd/adam on a model fitted with lbfgs
+        # on a first fit with sgd/adam, and on a warm start with sgd/adam of a model
+        # fitted with lbfgs
         self.loss_curve_ = []
         self._no_improvement_count = 0
         self.best_loss_ = None if self.early_stopping else np.inf
@@ -431,7 +421,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         x = result.x
         loss = result.fun
         if not (np.all(np.isfinite(x)) and np.isfinite(loss)):
-            x, loss = start, objective(start)[0]
+            x, loss = start, start_loss
             self._warn_diverged(0, restored="the values they had before this fit")
         elif not finite["ok"]:
             warnings.warn(
