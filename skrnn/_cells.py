@@ -1,113 +1,185 @@
 r"""Recurrent cells: forward over all timesteps and backpropagation through time.
 
-Pure NumPy: nothing here imports scikit-learn.
+Pure NumPy and SciPy's BLAS wrappers: nothing here imports scikit-learn.
 
 Conventions shared by every cell
 --------------------------------
 Symbols: ``T`` timesteps, ``N`` sequences, ``F`` input features, ``H`` hidden units,
 ``G`` gates (1 for Elman, 4 for LSTM, 3 for GRU).
 
-* ``X`` is **time-major**, shape ``(T, N, F)``, zero-padded past each sequence's end.
 * The ``N`` sequences are sorted by length, longest first, and ``batch_sizes[t]`` is the
   number of sequences still running at step ``t`` (as in PyTorch's packed sequences).
-  Step ``t`` therefore only touches the contiguous rows ``[:batch_sizes[t]]``: padding
+  Step ``t`` therefore only touches the first ``batch_sizes[t]`` sequences: padding
   costs nothing, never enters an output and never receives a gradient.
 * Weights use PyTorch's names, shapes and gate order: ``w_ih`` ``(G*H, F)``, ``w_hh``
-  ``(G*H, H)``, ``b_ih`` and ``b_hh`` ``(G*H,)``; they are applied as ``x @ w.T``.
-* The initial state is zero.
-* ``forward`` returns the outputs ``(T, N, H)`` (row ``t`` of a sequence that has already
-  ended is zero) and a cache, a ``NamedTuple`` of arrays that ``backward`` consumes.
-  Nothing is stored anywhere else, so concurrent calls are safe.
-* ``backward(dout, cache, w_ih, w_hh, need_dx)`` takes ``d loss / d outputs`` ``(T, N, H)``
-  and returns ``dX`` (or ``None``) and the four parameter gradients in PyTorch layout.
+  ``(G*H, H)``, ``b_ih`` and ``b_hh`` ``(G*H,)``. The initial state is zero.
+* Two layouts of the same functions:
 
-Speed: the input projection of all timesteps is one GEMM before the loop, each step does
-one recurrent GEMM and the gate arithmetic in place, and the weight gradients are one
-GEMM over all timesteps after the backward loop. The logistic is computed as
-``0.5 * tanh(0.5 a) + 0.5``, with the ``0.5`` folded into a scaled copy of the weights so
-that one ``np.tanh`` call activates all gates of a step.
+  - the **kernels** (``*_forward_fm``, ``*_backward_fm``), which the network uses, work
+    *feature-major*: inputs ``(T, F, N)``, outputs and their gradients ``(T, H, N)``.
+    Each step's operands are then whole ``(rows, N)`` blocks, and every gate of a step
+    is one contiguous block, so each elementwise stage is one ufunc call on contiguous
+    memory;
+  - :func:`rnn_forward`, :func:`lstm_forward`, :func:`gru_forward` and their
+    ``*_backward`` take the natural time-major ``(T, N, F)`` and ``(T, N, H)`` arrays
+    and call the kernels (the tests and the documentation use these).
+
+* ``forward`` returns the outputs (a sequence that has already ended outputs zero) and
+  a cache, a ``NamedTuple`` of arrays that ``backward`` consumes. Nothing is stored
+  anywhere else, so concurrent calls are safe.
+* ``backward(dout, cache, w_ih, w_hh, need_dx)`` takes ``d loss / d outputs`` and returns
+  ``dX`` (or ``None``) and the four parameter gradients in PyTorch layout.
+
+Speed
+-----
+* Elman and LSTM keep a stacked buffer ``Z[t] = [x_t; 1; h_{t-1}]`` ``(F+1+H, N)``, so a
+  forward step is one GEMM against ``[W_ih | b | W_hh]``, whose output *is* the next
+  step's state block. Backward, one GEMM ``[W_ih | b | W_hh]^T delta_t`` gives ``dx_t``
+  and ``dh_{t-1}`` together, and the weight gradient accumulates ``delta_t Z[t]^T``
+  into one ``(G*H, F+1+H)`` matrix through BLAS's ``beta = 1`` (no temporary), bias
+  included, on data still in cache.
+* The GRU projects the input of all timesteps with one batched GEMM before the loop,
+  and does the recurrent GEMM per step.
+* The logistic is ``1 / (1 + exp(-a))`` with the ``-1`` folded into a scaled copy of
+  the weights, and ``tanh(a) = 2 sigmoid(2a) - 1`` with the ``-2`` folded in, so one
+  ``np.exp`` activates all the gates of a step (``np.exp`` is vectorized where
+  ``np.tanh`` on float64 often is not).
+* The backward pass first computes, for a cache-sized chunk of timesteps at once, the
+  derivative factors of each step; the step loop is then a few multiplications and
+  two GEMMs.
 """
 
 from typing import NamedTuple
 
 import numpy as np
+from scipy.linalg import blas as _blas
+
+#: Bytes of derivative factors computed at once in the backward passes.
+FACTOR_CHUNK_BYTES = 1 << 20
+
+_GEMM = {np.dtype(np.float32): _blas.sgemm, np.dtype(np.float64): _blas.dgemm}
+
+
+def _acc_abt(C, A, B):
+    """``C += A @ B.T`` in place, for ``C`` C-contiguous.
+
+    BLAS computes it with ``beta = 1``, so no temporary of ``C``'s size is made. In
+    Fortran's eyes ``C.T += B @ A.T``, with all three passed as Fortran arrays.
+    """
+    gemm = _GEMM.get(C.dtype)
+    if gemm is None or A.dtype != C.dtype or B.dtype != C.dtype:
+        C += A @ B.T
+        return
+    out = gemm(1.0, B.T, A.T, beta=1.0, c=C.T, trans_a=1, overwrite_c=1)
+    if not np.shares_memory(out, C):  # pragma: no cover - BLAS copied C after all
+        C[...] = out.T
+
 
 # --------------------------------------------------------------------------------------
-# Elementwise helpers for the Elman cell. Derivatives take the activation's *output*.
+# Elementwise helpers, all in place on (views of) feature-major blocks.
 
 
-def _tanh(a, out):
-    return np.tanh(a, out=out)
+def _sigmoid_of_neg(a):
+    """``a`` holds ``-x``; leaves ``sigmoid(x) = 1 / (1 + exp(-x))`` in ``a``."""
+    np.exp(a, out=a)
+    a += 1
+    np.reciprocal(a, out=a)
 
 
-def _relu(a, out):
-    return np.maximum(a, 0, out=out)
+def _tanh_of_neg2(a):
+    """``a`` holds ``-2x``; leaves ``tanh(x) = 2 sigmoid(2x) - 1`` in ``a``."""
+    _sigmoid_of_neg(a)
+    a *= 2
+    a -= 1
 
 
-def _logistic(a, out):
-    np.multiply(a, 0.5, out=out)
-    np.tanh(out, out=out)
-    out *= 0.5
-    out += 0.5
-    return out
+def _fast_tanh(dtype):
+    """Whether ``np.tanh`` beats the ``exp`` route: float32 ``np.tanh`` is vectorized,
+    float64 ``np.tanh`` is scalar code on many x86 CPUs (17 against 7 ns an element)."""
+    return dtype == np.float32
 
 
-def _identity(a, out):
-    np.copyto(out, a)
-    return out
+def _tanh_into(a, out):
+    """``out = tanh(a)`` (``out`` may be ``a``)."""
+    if _fast_tanh(out.dtype):
+        np.tanh(a, out=out)
+    else:
+        np.multiply(a, -2, out=out)
+        _tanh_of_neg2(out)
 
 
-def _d_tanh(h, delta):
-    delta *= 1 - h * h
+def _relu(a):
+    np.maximum(a, 0, out=a)
 
 
-def _d_relu(h, delta):
-    delta *= h > 0
+def _elman_activation(activation, dtype):
+    """``(scale, finish)``: the pre-activation times ``scale`` is what the GEMM
+    computes, and ``finish`` turns it into the activation in place."""
+    if activation == "tanh":
+        return (1.0, lambda a: np.tanh(a, out=a)) if _fast_tanh(dtype) else (
+            -2.0, _tanh_of_neg2)
+    if activation == "logistic":
+        return -1.0, _sigmoid_of_neg
+    if activation == "relu":
+        return 1.0, _relu
+    return 1.0, None  # identity
 
 
-def _d_logistic(h, delta):
-    delta *= h * (1 - h)
+def _elman_derivative(activation, h):
+    """``f'(a)`` from the output ``h = f(a)``, for a chunk of steps; ``None`` for 1."""
+    if activation == "tanh":
+        d = np.multiply(h, h)
+        np.subtract(1, d, out=d)
+        return d
+    if activation == "logistic":
+        d = np.subtract(1, h)
+        d *= h
+        return d
+    if activation == "relu":
+        return (h > 0).astype(h.dtype)
+    return None  # identity
 
 
-def _d_identity(h, delta):
-    pass
+def _stacked_input(X, H):
+    """``Z`` ``(T+1, F+1+H, N)`` with ``Z[t] = [x_t; 1; h_{t-1}]``: the states start at
+    zero, and each forward step writes its output into the next block."""
+    T, F, N = X.shape
+    Z = np.empty((T + 1, F + 1 + H, N), dtype=X.dtype)
+    Z[:T, :F] = X
+    Z[T, :F] = 0
+    Z[:, F] = 1
+    Z[:, F + 1:] = 0
+    return Z
 
 
-ACTIVATIONS = {
-    "tanh": _tanh,
-    "relu": _relu,
-    "logistic": _logistic,
-    "identity": _identity,
-}
-DERIVATIVES = {
-    "tanh": _d_tanh,
-    "relu": _d_relu,
-    "logistic": _d_logistic,
-    "identity": _d_identity,
-}
+def _stacked_weights(w_ih, b, w_hh, dtype, rows=None):
+    """``[W_ih | b | W_hh]`` ``(G*H, F+1+H)``, rows permuted by ``rows``."""
+    if rows is not None:
+        w_ih, b, w_hh = w_ih[rows], b[rows], w_hh[rows]
+    return np.concatenate([w_ih, b[:, None], w_hh], axis=1).astype(dtype, copy=False)
 
 
-def _project(X, w, b):
-    """``X @ w.T + b`` for all timesteps at once: ``(T, N, F) -> (T, N, rows(w))``."""
-    T, N, F = X.shape
-    P = X.reshape(T * N, F) @ w.T
-    P += b
-    return P.reshape(T, N, w.shape[0])
+def _time_chunks(T, bytes_per_step):
+    """Chunks ``[t0, t1)`` of timesteps, last chunk first, for the backward passes."""
+    size = max(1, FACTOR_CHUNK_BYTES // max(1, bytes_per_step))
+    for t1 in range(T, 0, -size):
+        yield max(0, t1 - size), t1
 
 
-def _input_weight_grad(D, X):
-    """``dw_ih`` from the pre-activation gradients ``D`` ``(T, N, G*H)`` of all steps
-    and the layer input ``X`` ``(T, N, F)``: one GEMM over all timesteps."""
-    T, N, GH = D.shape
-    return D.reshape(T * N, GH).T @ X.reshape(T * N, X.shape[2])
+def _backprop_input(W_T, Whh_T, da, dZ, dX, t, F, n):
+    """``dZ = [W_ih | b | W_hh]^T da``: ``dx_t`` into ``dX[t]`` and ``dh_{t-1}`` into
+    ``dZ[F+1:]``. Without ``dX`` only the recurrent part is computed."""
+    if dX is not None:
+        np.matmul(W_T, da, out=dZ[:, :n])
+        dX[t, :, :n] = dZ[:F, :n]
+    elif t:
+        np.matmul(Whh_T, da, out=dZ[F + 1:, :n])
 
 
-def _recurrent_weight_grad(D, Hs):
-    """``dw_hh`` from ``D`` ``(T, N, G*H)`` and the states ``Hs`` ``(T+1, N, H)`` (zero
-    initial state first): one GEMM. ``h_{-1} = 0``, so step 0 adds nothing."""
-    T, N, GH = D.shape
-    H = Hs.shape[2]
-    return D[1:].reshape((T - 1) * N, GH).T @ Hs[1:T].reshape((T - 1) * N, H)
+def _split_stacked_grad(dW, F):
+    """``dW`` of ``[W_ih | b | W_hh]`` to ``(dw_ih, dw_hh, db)``."""
+    return (np.ascontiguousarray(dW[:, :F]), np.ascontiguousarray(dW[:, F + 1:]),
+            dW[:, F].copy())
 
 
 # --------------------------------------------------------------------------------------
@@ -115,10 +187,334 @@ def _recurrent_weight_grad(D, Hs):
 
 
 class RNNCache(NamedTuple):
-    X: np.ndarray  # (T, N, F) layer input
-    Hs: np.ndarray  # (T+1, N, H) states, Hs[0] = 0
+    Z: np.ndarray  # (T+1, F+1+H, N) stacked [x_t; 1; h_{t-1}]; Z[t+1, F+1:] = h_t
     batch_sizes: list  # (T,) running sequences per step
     activation: str
+
+
+def rnn_forward_fm(X, batch_sizes, w_ih, w_hh, b_ih, b_hh, activation="tanh",
+                   keep_cache=True):
+    """Feature-major kernel of :func:`rnn_forward`: ``X`` ``(T, F, N)``, outputs
+    ``(T, H, N)`` (a view into the cache). ``keep_cache`` is accepted for symmetry; the
+    Elman cache is its own output."""
+    T, F, N = X.shape
+    H = w_hh.shape[1]
+    scale, finish = _elman_activation(activation, X.dtype)
+    W = _stacked_weights(w_ih, b_ih + b_hh, w_hh, X.dtype)
+    if scale != 1.0:
+        W = W * scale
+    Z = _stacked_input(X, H)
+    with np.errstate(over="ignore"):
+        for t, n in enumerate(batch_sizes):
+            h = Z[t + 1, F + 1:, :n]
+            np.matmul(W, Z[t, :, :n], out=h)
+            if finish is not None:
+                finish(h)
+    return Z[1:, F + 1:], RNNCache(Z, batch_sizes, activation)
+
+
+def rnn_backward_fm(dout, cache, w_ih, w_hh, need_dx=True):
+    """Feature-major kernel of :func:`rnn_backward`: ``dout`` ``(T, H, N)``, ``dX``
+    ``(T, F, N)``."""
+    Z, batch_sizes, activation = cache
+    T = Z.shape[0] - 1
+    _, K, N = Z.shape
+    H = w_hh.shape[1]
+    F = K - 1 - H
+    dtype = Z.dtype
+    W = _stacked_weights(w_ih, np.zeros(H), w_hh, dtype)
+    Whh_T = W[:, F + 1:].T
+    dW = np.zeros((H, K), dtype=dtype)
+    dX = np.zeros((T, F, N), dtype=dtype) if need_dx else None
+    da_buf = np.empty((H, N), dtype=dtype)
+    dZ = np.zeros((K, N), dtype=dtype)  # rows F+1: carry d loss / d h_{t-1}
+    dh = dZ[F + 1:]
+    for t0, t1 in _time_chunks(T, H * N * dtype.itemsize):
+        D = _elman_derivative(activation, Z[t0 + 1:t1 + 1, F + 1:])
+        for t in range(t1 - 1, t0 - 1, -1):
+            n = batch_sizes[t]
+            da = da_buf[:, :n]
+            np.add(dh[:, :n], dout[t, :, :n], out=da)  # total gradient on h_t
+            if D is not None:
+                da *= D[t - t0, :, :n]  # through f
+            _acc_abt(dW, da, Z[t, :, :n])
+            _backprop_input(W.T, Whh_T, da, dZ, dX, t, F, n)
+    dw_ih, dw_hh, db = _split_stacked_grad(dW, F)
+    return dX, (dw_ih, dw_hh, db, db.copy())
+
+
+# --------------------------------------------------------------------------------------
+# LSTM
+
+
+class LSTMCache(NamedTuple):
+    Z: np.ndarray  # (T+1, F+1+H, N) stacked [x_t; 1; h_{t-1}]; Z[t+1, F+1:] = h_t
+    gates: np.ndarray  # (T, 4, H, N) activated gates, internal order (o, i, f, g)
+    Cs: np.ndarray  # (T+1, H, N) cell states, Cs[0] = 0
+    TC: np.ndarray  # (T, H, N) tanh(c_t)
+    batch_sizes: list
+
+
+def _lstm_rows(H):
+    """Row permutation from PyTorch's gate order (i, f, g, o) to the internal
+    (o, i, f, g): the three logistic gates first and side by side, and the three
+    gates that multiply the cell-state gradient (i, f, g) adjacent."""
+    return np.concatenate([np.arange(3 * H, 4 * H), np.arange(0, 3 * H)])
+
+
+def lstm_forward_fm(X, batch_sizes, w_ih, w_hh, b_ih, b_hh, activation=None,
+                    keep_cache=True):
+    """Feature-major kernel of :func:`lstm_forward`. With ``keep_cache=False`` only the
+    outputs are kept (prediction), in ``O(N H)`` working memory besides them."""
+    T, F, N = X.shape
+    H = w_hh.shape[1]
+    dtype = X.dtype
+    W = _stacked_weights(w_ih, b_ih + b_hh, w_hh, dtype, _lstm_rows(H))
+    W[:3 * H] *= -1  # sigmoid(a) = 1 / (1 + exp(-a))
+    W[3 * H:] *= -2  # tanh(a) = 2 sigmoid(2a) - 1
+    Z = _stacked_input(X, H)
+    Tg = T if keep_cache else 1
+    gates = np.zeros((Tg, 4, H, N), dtype=dtype)
+    Cs = np.zeros((T + 1 if keep_cache else 2, H, N), dtype=dtype)
+    TC = np.zeros((Tg, H, N), dtype=dtype)
+    ig = np.empty((H, N), dtype=dtype)
+    with np.errstate(over="ignore"):
+        for t, n in enumerate(batch_sizes):
+            j = t if keep_cache else 0
+            g4 = gates[j]
+            g = g4.reshape(4 * H, N)[:, :n]
+            np.matmul(W, Z[t, :, :n], out=g)
+            _sigmoid_of_neg(g)  # all four gates in one call
+            o, i, f, gg = g4[0, :, :n], g4[1, :, :n], g4[2, :, :n], g4[3, :, :n]
+            gg *= 2
+            gg -= 1
+            c_prev = Cs[t if keep_cache else t % 2, :, :n]
+            c = Cs[t + 1 if keep_cache else (t + 1) % 2, :, :n]
+            np.multiply(f, c_prev, out=c)
+            np.multiply(i, gg, out=ig[:, :n])
+            c += ig[:, :n]
+            tc = TC[j, :, :n]
+            _tanh_into(c, tc)
+            np.multiply(o, tc, out=Z[t + 1, F + 1:, :n])
+    cache = LSTMCache(Z, gates, Cs, TC, batch_sizes) if keep_cache else None
+    return Z[1:, F + 1:], cache
+
+
+def _lstm_factors(gates, Cs, TC, out):
+    """Derivative factors of a chunk of steps, into ``out`` ``(t, 6, H, N)``:
+    ``o (1 - tanh^2 c)``, ``tanh c . o (1-o)``, ``g . i (1-i)``, ``c_{t-1} . f (1-f)``,
+    ``i (1 - g^2)`` and ``f``."""
+    o, i, f, g = gates[:, 0], gates[:, 1], gates[:, 2], gates[:, 3]
+    A, Fo, Fi, Ff, Fg, Fc = (out[:, k] for k in range(6))
+    np.multiply(TC, TC, out=A)
+    np.subtract(1, A, out=A)
+    A *= o
+    np.subtract(1, o, out=Fo)
+    Fo *= o
+    Fo *= TC
+    np.subtract(1, i, out=Fi)
+    Fi *= i
+    Fi *= g
+    np.subtract(1, f, out=Ff)
+    Ff *= f
+    Ff *= Cs
+    np.multiply(g, g, out=Fg)
+    np.subtract(1, Fg, out=Fg)
+    Fg *= i
+    Fc[...] = f
+
+
+def lstm_backward_fm(dout, cache, w_ih, w_hh, need_dx=True):
+    """Feature-major kernel of :func:`lstm_backward`."""
+    Z, gates, Cs, TC, batch_sizes = cache
+    T = Z.shape[0] - 1
+    _, K, N = Z.shape
+    H = w_hh.shape[1]
+    F = K - 1 - H
+    dtype = Z.dtype
+    rows = _lstm_rows(H)
+    W = _stacked_weights(w_ih, np.zeros(4 * H), w_hh, dtype, rows)
+    Whh_T = W[:, F + 1:].T
+    dW = np.zeros((4 * H, K), dtype=dtype)
+    dX = np.zeros((T, F, N), dtype=dtype) if need_dx else None
+    S = np.zeros((5, H, N), dtype=dtype)  # [dh_t * A, then the gate gradients o, i, f, g]
+    DA = S[1:].reshape(4 * H, N)
+    dht = np.empty((H, N), dtype=dtype)
+    dc = np.zeros((H, N), dtype=dtype)  # d loss / d c_t from step t+1
+    dZ = np.zeros((K, N), dtype=dtype)
+    dh = dZ[F + 1:]
+    for t0, t1 in _time_chunks(T, 6 * H * N * dtype.itemsize):
+        FB = np.empty((t1 - t0, 6, H, N), dtype=dtype)
+        _lstm_factors(gates[t0:t1], Cs[t0:t1], TC[t0:t1], FB)
+        for t in range(t1 - 1, t0 - 1, -1):
+            n = batch_sizes[t]
+            fb = FB[t - t0, :, :, :n]
+            d = dht[:, :n]
+            np.add(dh[:, :n], dout[t, :, :n], out=d)  # total gradient on h_t
+            np.multiply(d, fb[0:2], out=S[0:2, :, :n])  # into c_t; output gate
+            dcn = dc[:, :n]
+            dcn += S[0, :, :n]
+            np.multiply(dcn, fb[2:5], out=S[2:5, :, :n])  # input, forget, candidate
+            dcn *= fb[5]  # into c_{t-1}
+            da = DA[:, :n]
+            _acc_abt(dW, da, Z[t, :, :n])
+            _backprop_input(W.T, Whh_T, da, dZ, dX, t, F, n)
+    dW_pt = np.empty_like(dW)
+    dW_pt[rows] = dW
+    dw_ih, dw_hh, db = _split_stacked_grad(dW_pt, F)
+    return dX, (dw_ih, dw_hh, db, db.copy())
+
+
+# --------------------------------------------------------------------------------------
+# GRU
+
+
+class GRUCache(NamedTuple):
+    Xa: np.ndarray  # (T, F+1, N) layer input with a row of ones
+    Hs: np.ndarray  # (T+1, H+1, N) states with a row of ones, Hs[0, :H] = 0
+    gates: np.ndarray  # (T, 3, H, N) activated gates, internal order (n, r, z)
+    HN: np.ndarray  # (T, H, N) W_hn h_{t-1} + b_hn
+    batch_sizes: list
+
+
+def _gru_rows(H):
+    """Internal row orders: the input side is (n, r, z), the recurrent side (r, z, n),
+    so that the input-side gradient [n; r; z] and the recurrent-side gradient
+    [r; z; r * n] are two overlapping windows of one buffer."""
+    return (np.concatenate([np.arange(2 * H, 3 * H), np.arange(0, 2 * H)]),
+            np.arange(3 * H))
+
+
+def gru_forward_fm(X, batch_sizes, w_ih, w_hh, b_ih, b_hh, activation=None,
+                   keep_cache=True):
+    """Feature-major kernel of :func:`gru_forward`."""
+    T, F, N = X.shape
+    H = w_hh.shape[1]
+    dtype = X.dtype
+    rows_i, _ = _gru_rows(H)
+    Wi = np.concatenate([w_ih, b_ih[:, None]], axis=1)[rows_i].astype(dtype)
+    Wi[H:] *= -1  # r, z: sigmoid(a) = 1 / (1 + exp(-a))
+    Wh = np.concatenate([w_hh, b_hh[:, None]], axis=1).astype(dtype)
+    Wh[:2 * H] *= -1
+    Xa = np.empty((T, F + 1, N), dtype=dtype)
+    Xa[:, :F] = X
+    Xa[:, F] = 1
+    gates = np.matmul(Wi, Xa).reshape(T, 3, H, N)  # input side of all steps at once
+    Hs = np.zeros((T + 1, H + 1, N), dtype=dtype)
+    Hs[:, H] = 1
+    HN = np.zeros((T if keep_cache else 1, H, N), dtype=dtype)
+    hp = np.empty((3, H, N), dtype=dtype)
+    HP = hp.reshape(3 * H, N)
+    rn = np.empty((H, N), dtype=dtype)
+    with np.errstate(over="ignore"):
+        for t, n in enumerate(batch_sizes):
+            g3 = gates[t]
+            np.matmul(Wh, Hs[t, :, :n], out=HP[:, :n])  # W_hh h + b_hh (scaled r, z)
+            rz = g3[1:3, :, :n]
+            rz += hp[0:2, :, :n]
+            _sigmoid_of_neg(rz)
+            nn, r, z = g3[0, :, :n], g3[1, :, :n], g3[2, :, :n]
+            hn = HN[t if keep_cache else 0, :, :n]
+            hn[...] = hp[2, :, :n]
+            np.multiply(r, hn, out=rn[:, :n])
+            nn += rn[:, :n]
+            _tanh_into(nn, nn)
+            h = Hs[t + 1, :H, :n]
+            np.subtract(Hs[t, :H, :n], nn, out=h)  # h = n + z * (h_prev - n)
+            h *= z
+            h += nn
+    cache = GRUCache(Xa, Hs, gates, HN, batch_sizes) if keep_cache else None
+    return Hs[1:, :H], cache
+
+
+def _gru_factors(gates, HN, Hprev, out):
+    """Derivative factors of a chunk of steps, into ``out`` ``(t, 5, H, N)``:
+    ``hn . r (1-r)``, ``(1-z)(1-n^2)``, ``(h_{t-1} - n) z (1-z)``, ``r`` and ``z``."""
+    nn, r, z = gates[:, 0], gates[:, 1], gates[:, 2]
+    Fr, Fn, Fz, Rr, Zz = (out[:, k] for k in range(5))
+    np.subtract(1, r, out=Fr)
+    Fr *= r
+    Fr *= HN
+    np.multiply(nn, nn, out=Fn)
+    np.subtract(1, Fn, out=Fn)
+    np.subtract(1, z, out=Zz)
+    Fn *= Zz
+    np.subtract(Hprev, nn, out=Fz)
+    Fz *= z
+    Fz *= Zz
+    Rr[...] = r
+    Zz[...] = z
+
+
+def gru_backward_fm(dout, cache, w_ih, w_hh, need_dx=True):
+    """Feature-major kernel of :func:`gru_backward`."""
+    Xa, Hs, gates, HN, batch_sizes = cache
+    T, F1, N = Xa.shape
+    F = F1 - 1
+    H = w_hh.shape[1]
+    dtype = Xa.dtype
+    rows_i, _ = _gru_rows(H)
+    w_ih_T = w_ih[rows_i].astype(dtype, copy=False).T
+    w_hh_T = w_hh.astype(dtype, copy=False).T
+    dWi = np.zeros((3 * H, F + 1), dtype=dtype)  # rows (n, r, z), last column b_ih
+    dWh = np.zeros((3 * H, H + 1), dtype=dtype)  # rows (r, z, n), last column b_hh
+    dX = np.zeros((T, F, N), dtype=dtype) if need_dx else None
+    B = np.zeros((4, H, N), dtype=dtype)  # [d n-pre, d r-pre, d z-pre, d hn]
+    DI = B[0:3].reshape(3 * H, N)  # input side, rows (n, r, z)
+    DR = B[1:4].reshape(3 * H, N)  # recurrent side, rows (r, z, n)
+    dht = np.empty((H, N), dtype=dtype)
+    dh = np.zeros((H, N), dtype=dtype)  # d loss / d h_t from step t+1
+    zd = np.empty((H, N), dtype=dtype)
+    for t0, t1 in _time_chunks(T, 5 * H * N * dtype.itemsize):
+        FB = np.empty((t1 - t0, 5, H, N), dtype=dtype)
+        _gru_factors(gates[t0:t1], HN[t0:t1], Hs[t0:t1, :H], FB)
+        for t in range(t1 - 1, t0 - 1, -1):
+            n = batch_sizes[t]
+            fb = FB[t - t0, :, :, :n]
+            d = dht[:, :n]
+            np.add(dh[:, :n], dout[t, :, :n], out=d)  # total gradient on h_t
+            np.multiply(d, fb[1], out=B[0, :, :n])  # n (through tanh)
+            np.multiply(d, fb[2], out=B[2, :, :n])  # z (through sigma)
+            np.multiply(B[0, :, :n], fb[0], out=B[1, :, :n])  # r (through sigma)
+            np.multiply(B[0, :, :n], fb[3], out=B[3, :, :n])  # W_hn h + b_hn
+            _acc_abt(dWi, DI[:, :n], Xa[t, :, :n])
+            _acc_abt(dWh, DR[:, :n], Hs[t, :, :n])
+            if need_dx:
+                np.matmul(w_ih_T, DI[:, :n], out=dX[t, :, :n])
+            if t:
+                np.matmul(w_hh_T, DR[:, :n], out=dh[:, :n])  # into h_{t-1}, via gates
+                np.multiply(d, fb[4], out=zd[:, :n])  # and directly
+                dh[:, :n] += zd[:, :n]
+    dw_ih = np.empty((3 * H, F), dtype=dtype)
+    db_ih = np.empty(3 * H, dtype=dtype)
+    dw_ih[rows_i] = dWi[:, :F]
+    db_ih[rows_i] = dWi[:, F]
+    return dX, (dw_ih, np.ascontiguousarray(dWh[:, :H]), db_ih, dWh[:, H].copy())
+
+
+# --------------------------------------------------------------------------------------
+# Time-major API: (T, N, F) in, (T, N, H) out.
+
+
+def _time_major(kernel_forward, kernel_backward):
+    def forward(X, batch_sizes, w_ih, w_hh, b_ih, b_hh, activation="tanh"):
+        out, cache = kernel_forward(np.asarray(X).transpose(0, 2, 1), batch_sizes,
+                                    w_ih, w_hh, b_ih, b_hh, activation)
+        return np.ascontiguousarray(out.transpose(0, 2, 1)), cache
+
+    def backward(dout, cache, w_ih, w_hh, need_dx=True):
+        dX, grads = kernel_backward(np.asarray(dout).transpose(0, 2, 1), cache, w_ih,
+                                    w_hh, need_dx)
+        if dX is not None:
+            dX = np.ascontiguousarray(dX.transpose(0, 2, 1))
+        return dX, grads
+
+    return forward, backward
+
+
+_rnn_forward, _rnn_backward = _time_major(rnn_forward_fm, rnn_backward_fm)
+_lstm_forward, _lstm_backward = _time_major(lstm_forward_fm, lstm_backward_fm)
+_gru_forward, _gru_backward = _time_major(gru_forward_fm, gru_backward_fm)
 
 
 def rnn_forward(X, batch_sizes, w_ih, w_hh, b_ih, b_hh, activation="tanh"):
@@ -152,18 +548,7 @@ def rnn_forward(X, batch_sizes, w_ih, w_hh, b_ih, b_hh, activation="tanh"):
     out : ndarray of shape (T, N, H)
     cache : RNNCache
     """
-    T, N, _ = X.shape
-    H = w_hh.shape[1]
-    Hs = np.zeros((T + 1, N, H), dtype=X.dtype)
-    A = _project(X, w_ih, b_ih + b_hh)  # pre-activations, input part
-    act = ACTIVATIONS[activation]
-    w_hh_t = w_hh.T
-    for t, n in enumerate(batch_sizes):
-        a = A[t, :n]
-        if t:
-            a += Hs[t, :n] @ w_hh_t
-        act(a, out=Hs[t + 1, :n])
-    return Hs[1:], RNNCache(X, Hs, batch_sizes, activation)
+    return _rnn_forward(X, batch_sizes, w_ih, w_hh, b_ih, b_hh, activation)
 
 
 def rnn_backward(dout, cache, w_ih, w_hh, need_dx=True):
@@ -171,45 +556,7 @@ def rnn_backward(dout, cache, w_ih, w_hh, need_dx=True):
 
     Returns ``dX`` (``None`` unless ``need_dx``) and ``(dw_ih, dw_hh, db_ih, db_hh)``.
     """
-    X, Hs, batch_sizes, activation = cache
-    T, N, F = X.shape
-    H = w_hh.shape[1]
-    deriv = DERIVATIVES[activation]
-    DA = np.zeros((T, N, H), dtype=X.dtype)  # d loss / d pre-activation
-    dh = np.zeros((N, H), dtype=X.dtype)  # d loss / d h_{t} from step t+1
-    for t in range(T - 1, -1, -1):
-        n = batch_sizes[t]
-        da = DA[t, :n]
-        np.add(dout[t, :n], dh[:n], out=da)  # total gradient on h_t
-        deriv(Hs[t + 1, :n], da)  # backprop through f
-        if t:
-            np.matmul(da, w_hh, out=dh[:n])  # backprop into h_{t-1}
-    dw_ih = _input_weight_grad(DA, X)
-    dw_hh = _recurrent_weight_grad(DA, Hs)
-    D2 = DA.reshape(T * N, H)
-    db = D2.sum(axis=0)
-    dX = (D2 @ w_ih).reshape(T, N, F) if need_dx else None
-    return dX, (dw_ih, dw_hh, db, db.copy())
-
-
-# --------------------------------------------------------------------------------------
-# LSTM
-
-
-class LSTMCache(NamedTuple):
-    X: np.ndarray  # (T, N, F) layer input
-    Hs: np.ndarray  # (T+1, N, H) hidden states, Hs[0] = 0
-    Cs: np.ndarray  # (T+1, N, H) cell states, Cs[0] = 0
-    TC: np.ndarray  # (T, N, H) tanh(c_t)
-    gates: np.ndarray  # (T, N, 4H) activated gates, internal order (i, f, o, g)
-    batch_sizes: list
-
-
-def _lstm_order(H):
-    """Permutation from PyTorch's gate order (i, f, g, o) to the internal (i, f, o, g),
-    which puts the three logistic gates side by side."""
-    return np.concatenate([np.arange(0, 2 * H), np.arange(3 * H, 4 * H),
-                           np.arange(2 * H, 3 * H)])
+    return _rnn_backward(dout, cache, w_ih, w_hh, need_dx)
 
 
 def lstm_forward(X, batch_sizes, w_ih, w_hh, b_ih, b_hh, activation=None):
@@ -228,87 +575,12 @@ def lstm_forward(X, batch_sizes, w_ih, w_hh, b_ih, b_hh, activation=None):
     ``(4H, H)``. ``activation`` is ignored. See :func:`rnn_forward` for the other
     parameters and the return values.
     """
-    T, N, _ = X.shape
-    H = w_hh.shape[1]
-    H3 = 3 * H
-    order = _lstm_order(H)
-    scale = np.ones(4 * H, dtype=X.dtype)
-    scale[:H3] = 0.5  # sigma(a) = 0.5 * tanh(0.5 a) + 0.5
-    w_ih_s = w_ih[order] * scale[:, None]
-    w_hh_s_t = (w_hh[order] * scale[:, None]).T
-    b_s = (b_ih + b_hh)[order] * scale
-    gates = _project(X, w_ih_s, b_s)  # becomes the activated gates in place
-    Hs = np.zeros((T + 1, N, H), dtype=X.dtype)
-    Cs = np.zeros((T + 1, N, H), dtype=X.dtype)
-    TC = np.zeros((T, N, H), dtype=X.dtype)
-    for t, n in enumerate(batch_sizes):
-        g = gates[t, :n]
-        if t:
-            g += Hs[t, :n] @ w_hh_s_t
-        np.tanh(g, out=g)  # all four gates in one call
-        s = g[:, :H3]
-        s *= 0.5
-        s += 0.5
-        i, f, o, gg = g[:, :H], g[:, H:2 * H], g[:, 2 * H:H3], g[:, H3:]
-        c = Cs[t + 1, :n]
-        np.multiply(f, Cs[t, :n], out=c)
-        c += i * gg
-        tc = np.tanh(c, out=TC[t, :n])
-        np.multiply(o, tc, out=Hs[t + 1, :n])
-    return Hs[1:], LSTMCache(X, Hs, Cs, TC, gates, batch_sizes)
+    return _lstm_forward(X, batch_sizes, w_ih, w_hh, b_ih, b_hh, activation)
 
 
 def lstm_backward(dout, cache, w_ih, w_hh, need_dx=True):
     """BPTT through :func:`lstm_forward`. See :func:`rnn_backward`."""
-    X, Hs, Cs, TC, gates, batch_sizes = cache
-    T, N, F = X.shape
-    H = w_hh.shape[1]
-    H3 = 3 * H
-    order = _lstm_order(H)
-    w_hh_p = w_hh[order]
-    DA = np.zeros((T, N, 4 * H), dtype=X.dtype)  # internal order (i, f, o, g)
-    dh = np.zeros((N, H), dtype=X.dtype)
-    dc = np.zeros((N, H), dtype=X.dtype)
-    for t in range(T - 1, -1, -1):
-        n = batch_sizes[t]
-        g = gates[t, :n]
-        i, f, o, gg = g[:, :H], g[:, H:2 * H], g[:, 2 * H:H3], g[:, H3:]
-        tc = TC[t, :n]
-        da = DA[t, :n]
-        dht = dout[t, :n] + dh[:n]  # total gradient on h_t
-        dct = dc[:n]
-        dct += dht * o * (1 - tc * tc)  # through h = o * tanh(c)
-        np.multiply(dht * tc, o * (1 - o), out=da[:, 2 * H:H3])  # output gate
-        np.multiply(dct * gg, i * (1 - i), out=da[:, :H])  # input gate
-        np.multiply(dct * Cs[t, :n], f * (1 - f), out=da[:, H:2 * H])  # forget gate
-        np.multiply(dct * i, 1 - gg * gg, out=da[:, H3:])  # candidate
-        dct *= f  # into c_{t-1}
-        if t:
-            np.matmul(da, w_hh_p, out=dh[:n])  # into h_{t-1}
-    dw_ih_p = _input_weight_grad(DA, X)
-    dw_hh_p = _recurrent_weight_grad(DA, Hs)
-    D2 = DA.reshape(T * N, 4 * H)
-    db_p = D2.sum(axis=0)
-    dw_ih = np.empty_like(dw_ih_p)
-    dw_hh = np.empty_like(dw_hh_p)
-    db = np.empty_like(db_p)
-    dw_ih[order] = dw_ih_p
-    dw_hh[order] = dw_hh_p
-    db[order] = db_p
-    dX = (D2 @ w_ih[order]).reshape(T, N, F) if need_dx else None
-    return dX, (dw_ih, dw_hh, db, db.copy())
-
-
-# --------------------------------------------------------------------------------------
-# GRU
-
-
-class GRUCache(NamedTuple):
-    X: np.ndarray  # (T, N, F) layer input
-    Hs: np.ndarray  # (T+1, N, H) states, Hs[0] = 0
-    gates: np.ndarray  # (T, N, 3H) activated gates r, z, n
-    HN: np.ndarray  # (T, N, H) W_hn h_{t-1} + b_hn
-    batch_sizes: list
+    return _lstm_backward(dout, cache, w_ih, w_hh, need_dx)
 
 
 def gru_forward(X, batch_sizes, w_ih, w_hh, b_ih, b_hh, activation=None):
@@ -329,81 +601,24 @@ def gru_forward(X, batch_sizes, w_ih, w_hh, b_ih, b_hh, activation=None):
     ``w_ih`` is ``(3H, F)`` with row blocks ``[W_ir; W_iz; W_in]``. ``activation`` is
     ignored. See :func:`rnn_forward` for the other parameters and the return values.
     """
-    T, N, _ = X.shape
-    H = w_hh.shape[1]
-    H2 = 2 * H
-    scale = np.ones(3 * H, dtype=X.dtype)
-    scale[:H2] = 0.5  # sigma(a) = 0.5 * tanh(0.5 a) + 0.5
-    gates = _project(X, w_ih * scale[:, None], b_ih * scale)
-    w_hh_s_t = (w_hh * scale[:, None]).T
-    b_hh_s = b_hh * scale
-    Hs = np.zeros((T + 1, N, H), dtype=X.dtype)
-    HN = np.zeros((T, N, H), dtype=X.dtype)
-    for t, n in enumerate(batch_sizes):
-        g = gates[t, :n]
-        hp = Hs[t, :n] @ w_hh_s_t if t else np.zeros((n, 3 * H), dtype=X.dtype)
-        hp += b_hh_s
-        rz = g[:, :H2]
-        rz += hp[:, :H2]
-        np.tanh(rz, out=rz)
-        rz *= 0.5
-        rz += 0.5
-        r, z, nn = g[:, :H], g[:, H:H2], g[:, H2:]
-        hn = hp[:, H2:]
-        HN[t, :n] = hn
-        nn += r * hn
-        np.tanh(nn, out=nn)
-        h = Hs[t + 1, :n]
-        np.subtract(Hs[t, :n], nn, out=h)  # h = n + z * (h_prev - n)
-        h *= z
-        h += nn
-    return Hs[1:], GRUCache(X, Hs, gates, HN, batch_sizes)
+    return _gru_forward(X, batch_sizes, w_ih, w_hh, b_ih, b_hh, activation)
 
 
 def gru_backward(dout, cache, w_ih, w_hh, need_dx=True):
     """BPTT through :func:`gru_forward`. See :func:`rnn_backward`."""
-    X, Hs, gates, HN, batch_sizes = cache
-    T, N, F = X.shape
-    H = w_hh.shape[1]
-    H2 = 2 * H
-    DI = np.zeros((T, N, 3 * H), dtype=X.dtype)  # d loss / d input-side pre-activations
-    DR = np.zeros((T, N, 3 * H), dtype=X.dtype)  # d loss / d (W_hh h + b_hh)
-    dh = np.zeros((N, H), dtype=X.dtype)
-    for t in range(T - 1, -1, -1):
-        n = batch_sizes[t]
-        g = gates[t, :n]
-        r, z, nn = g[:, :H], g[:, H:H2], g[:, H2:]
-        hprev = Hs[t, :n]
-        dht = dout[t, :n] + dh[:n]  # total gradient on h_t
-        di = DI[t, :n]
-        dr = DR[t, :n]
-        dan = di[:, H2:]
-        np.multiply(dht, 1 - z, out=dan)  # into n
-        dan *= 1 - nn * nn  # through tanh
-        np.multiply(dan, r, out=dr[:, H2:])  # into W_hn h + b_hn
-        dar = di[:, :H]
-        np.multiply(dan, HN[t, :n], out=dar)  # into r
-        dar *= r * (1 - r)  # through sigma
-        daz = di[:, H:H2]
-        np.subtract(hprev, nn, out=daz)  # into z
-        daz *= dht
-        daz *= z * (1 - z)  # through sigma
-        dr[:, :H2] = di[:, :H2]
-        if t:
-            dhn = dh[:n]
-            np.matmul(dr, w_hh, out=dhn)  # into h_{t-1} through the gates
-            dhn += dht * z  # and directly
-    dw_ih = _input_weight_grad(DI, X)
-    dw_hh = _recurrent_weight_grad(DR, Hs)
-    db_ih = DI.reshape(T * N, 3 * H).sum(axis=0)
-    db_hh = DR.reshape(T * N, 3 * H).sum(axis=0)
-    dX = (DI.reshape(T * N, 3 * H) @ w_ih).reshape(T, N, F) if need_dx else None
-    return dX, (dw_ih, dw_hh, db_ih, db_hh)
+    return _gru_backward(dout, cache, w_ih, w_hh, need_dx)
 
 
-#: Cells keyed by the ``cell`` parameter: (forward, backward, number of gates).
+#: Time-major cells keyed by the ``cell`` parameter: (forward, backward, number of gates).
 CELLS = {
     "rnn": (rnn_forward, rnn_backward, 1),
     "lstm": (lstm_forward, lstm_backward, 4),
     "gru": (gru_forward, gru_backward, 3),
+}
+
+#: Feature-major kernels keyed by the ``cell`` parameter: (forward, backward).
+KERNELS = {
+    "rnn": (rnn_forward_fm, rnn_backward_fm),
+    "lstm": (lstm_forward_fm, lstm_backward_fm),
+    "gru": (gru_forward_fm, gru_backward_fm),
 }

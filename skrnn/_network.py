@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._cells import CELLS
+from ._cells import CELLS, KERNELS
 from ._losses import OUT_ACTIVATIONS, loss_and_delta
 
 #: Memory budget of one chunk of samples in :func:`loss_and_grad` and :func:`predict_raw`.
@@ -164,22 +164,30 @@ def _cast_weights(weights, spec, dtype):
             for name, _ in param_shapes(spec)}
 
 
-def _forward_sorted(W, X, lengths, spec):
+def _forward_sorted(W, X, lengths, spec, keep_cache=True):
     """Forward of one chunk already sorted longest first and trimmed to its longest
-    sequence. Returns the raw output, the last states and the caches."""
-    T, N, _ = X.shape
-    forward = CELLS[spec.cell][0]
+    sequence. ``X`` is feature-major ``(T, F, N)``. Returns the raw output, the last
+    states ``(N, H)`` and the caches (``None`` unless ``keep_cache``)."""
+    T, _, N = X.shape
+    forward = KERNELS[spec.cell][0]
     batch_sizes = _batch_sizes(lengths, T)
     caches = []
     inp = X
     for k in range(len(spec.hidden_sizes)):
         inp, cache = forward(inp, batch_sizes, W[f"weight_ih_l{k}"], W[f"weight_hh_l{k}"],
-                             W[f"bias_ih_l{k}"], W[f"bias_hh_l{k}"], spec.activation)
+                             W[f"bias_ih_l{k}"], W[f"bias_hh_l{k}"], spec.activation,
+                             keep_cache)
         caches.append(cache)
-    h_last = inp[lengths - 1, np.arange(N)]  # each sequence's own last real step
+    h_last = inp[lengths - 1, :, np.arange(N)]  # each sequence's own last real step
     z = h_last @ W["out_weight"].T
     z += W["out_bias"]
     return z, h_last, caches
+
+
+def _chunk_feature_major(X, T_c, idx):
+    """Rows ``idx`` of the first ``T_c`` steps of ``X`` ``(T, N, F)``, as a feature-major
+    ``(T_c, F, n)`` view (the cells copy it into their own buffers)."""
+    return X[:T_c, idx].transpose(0, 2, 1)
 
 
 def predict_raw(weights, X, lengths, spec, chunk=None):
@@ -209,9 +217,9 @@ def predict_raw(weights, X, lengths, spec, chunk=None):
     size = chunk or chunk_size(spec, T, X.dtype.itemsize)
     for rows, T_c in _chunks(lengths_s, size):
         idx = rows if order is None else order[rows]
-        Xc = np.ascontiguousarray(X[:T_c, idx])
+        Xc = _chunk_feature_major(X, T_c, idx)
         with np.errstate(over="ignore", invalid="ignore"):
-            z[idx] = _forward_sorted(W, Xc, lengths_s[rows], spec)[0]
+            z[idx] = _forward_sorted(W, Xc, lengths_s[rows], spec, keep_cache=False)[0]
     if X.dtype == np.float32 and not np.all(np.isfinite(z)):
         # float32 overflowed (weights or values beyond its range): redo in float64,
         # and saturate what float32 cannot hold
@@ -262,7 +270,7 @@ def loss_and_grad(theta, X, lengths, Y, spec, sample_weight=None, alpha=0.0, chu
     """
     T, N, _ = X.shape
     dtype = X.dtype
-    backward = CELLS[spec.cell][1]
+    backward = KERNELS[spec.cell][1]
     W = _cast_weights(unpack(theta, spec), spec, dtype)
     grad = np.zeros(theta.shape, dtype=dtype)
     dW = unpack(grad, spec)
@@ -278,7 +286,7 @@ def loss_and_grad(theta, X, lengths, Y, spec, sample_weight=None, alpha=0.0, chu
     size = chunk or chunk_size(spec, T, dtype.itemsize)
     for rows, T_c in _chunks(lengths, size):
         idx = rows if order is None else order[rows]
-        Xc = np.ascontiguousarray(X[:T_c, idx])
+        Xc = _chunk_feature_major(X, T_c, idx)
         Lc = lengths[rows]
         z, h_last, caches = _forward_sorted(W, Xc, Lc, spec)
         part, delta = loss_and_delta(z, Y[rows], spec.out_activation,
@@ -287,8 +295,8 @@ def loss_and_grad(theta, X, lengths, Y, spec, sample_weight=None, alpha=0.0, chu
         dW["out_weight"] += delta.T @ h_last
         dW["out_bias"] += delta.sum(axis=0)
         n = len(Lc)
-        dout = np.zeros((T_c, n, h_last.shape[1]), dtype=dtype)
-        dout[Lc - 1, np.arange(n)] = delta @ W["out_weight"]
+        dout = np.zeros((T_c, h_last.shape[1], n), dtype=dtype)  # feature-major
+        dout[Lc - 1, :, np.arange(n)] = delta @ W["out_weight"]
         for k in range(n_layers - 1, -1, -1):
             dout, (dwi, dwh, dbi, dbh) = backward(
                 dout, caches[k], W[f"weight_ih_l{k}"], W[f"weight_hh_l{k}"], need_dx=k > 0
