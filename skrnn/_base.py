@@ -9,7 +9,7 @@ import copy
 import threading
 import warnings
 from abc import ABCMeta, abstractmethod
-from contextlib import nullcontext
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -47,10 +47,11 @@ from ._sequences import (
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 
-#: Below this many FLOPs in the per-step recurrent GEMM, BLAS runs single-threaded:
-#: waking and synchronising OpenBLAS threads for a small GEMM costs more than it
-#: saves, and on a busy machine their spinning slows a step by up to 20x.
-SMALL_GEMM_FLOPS = 8e6
+#: A thread's share of a step's recurrent GEMM must reach this many FLOPs for the
+#: chunks of samples to run in parallel threads; below it, thread hand-offs cost more
+#: than the second core saves (measured: 1.8x faster at 17 MFLOP a thread, 1.2x at
+#: 8 MFLOP, no gain at 1 MFLOP).
+PARALLEL_MIN_FLOPS = 4e6
 
 
 class _SingleThreadedBLAS:
@@ -86,19 +87,43 @@ class _SingleThreadedBLAS:
         return False
 
 
-def _blas_threads(spec, n_rows):
-    """A context in which BLAS uses one thread if the per-step GEMMs are small.
+@contextmanager
+def _compute_threads(spec, n_rows):
+    """Context for the work of a fit or a predict; yields how many threads share the
+    chunks of samples (the ``n_threads`` of :func:`skrnn._network.loss_and_grad`).
 
-    Only the main thread changes the limits: threadpoolctl lets a single thread
-    control OpenBLAS, and silently ignores the others, so a call from a worker thread
-    (say, predict in a thread pool) leaves the BLAS settings alone.
+    In the main thread BLAS runs on one thread, and the samples are split across the
+    cores instead when each core's share of a step is large enough. A step's GEMMs are
+    small: waking OpenBLAS threads for them costs more than it saves (a two-thread
+    step measured slower than a one-thread step), and on a busy machine their spinning
+    slowed a step by up to 20x. Other threads leave BLAS alone and work on one thread:
+    threadpoolctl lets a single thread control OpenBLAS, and silently ignores the
+    others (think of predict in a thread pool).
     """
+    if threading.current_thread() is not threading.main_thread():
+        yield 1
+        return
+    n_threads = _n_threads(spec, n_rows)
+    with _SingleThreadedBLAS():
+        yield n_threads
+
+
+def _n_threads(spec, n_rows):
+    """Threads for ``n_rows`` samples a step: one per core, as long as each thread's
+    share of the step's recurrent GEMM keeps :data:`PARALLEL_MIN_FLOPS`."""
     G = CELLS[spec.cell][2]
     H = max(spec.hidden_sizes)
-    if (2.0 * n_rows * G * H * H >= SMALL_GEMM_FLOPS
-            or threading.current_thread() is not threading.main_thread()):
-        return nullcontext()
-    return _SingleThreadedBLAS()
+    flops = 2.0 * n_rows * G * H * H
+    return max(1, min(_blas_cores(), int(flops // PARALLEL_MIN_FLOPS)))
+
+
+def _blas_cores():
+    """Threads BLAS is allowed (which respects ``OMP_NUM_THREADS`` and friends)."""
+    with _SingleThreadedBLAS._lock:
+        if _SingleThreadedBLAS._controller is None:
+            _SingleThreadedBLAS._controller = ThreadpoolController()
+        info = _SingleThreadedBLAS._controller.select(user_api="blas").info()
+    return max((lib["num_threads"] for lib in info), default=1)
 
 
 class BaseRNN(BaseEstimator, metaclass=ABCMeta):
@@ -344,12 +369,12 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         theta = pack(self.weights_, spec, dtype=dtype)
         self.weights_ = unpack(theta, spec)
         if self.solver == "lbfgs":
-            with _blas_threads(spec, seq.n_samples):
-                self._fit_lbfgs(theta, seq, Y, sw)
+            with _compute_threads(spec, seq.n_samples) as n_threads:
+                self._fit_lbfgs(theta, seq, Y, sw, n_threads)
         else:
             batch = 200 if self.batch_size == "auto" else self.batch_size
-            with _blas_threads(spec, min(batch, seq.n_samples)):
-                self._fit_stochastic(theta, seq, Y, sw, incremental)
+            with _compute_threads(spec, min(batch, seq.n_samples)) as n_threads:
+                self._fit_stochastic(theta, seq, Y, sw, incremental, n_threads)
         return self
 
     def _initialize_stochastic_attributes(self):
@@ -367,14 +392,14 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                 f"{spec.n_features} feature(s) per timestep, {spec.n_outputs} output(s)"
                 + (f", activation={spec.activation!r}" if spec.cell == "rnn" else ""))
 
-    def _objective(self, spec, seq, Y, sw, chunk=None):
+    def _objective(self, spec, seq, Y, sw, chunk=None, n_threads=1):
         def fun(theta):
             return loss_and_grad(theta, seq.X, seq.lengths, Y, spec, sw, self.alpha,
-                                 chunk)
+                                 chunk, n_threads)
 
         return fun
 
-    def _fit_lbfgs(self, theta, seq, Y, sw):
+    def _fit_lbfgs(self, theta, seq, Y, sw, n_threads=1):
         spec = self._spec
         chunk = chunk_size(spec, seq.X.shape[0], seq.X.dtype.itemsize)
         finite = {"ok": True}
@@ -393,7 +418,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
             return loss, grad
 
         seq, Y, sw = merge_duplicates(seq, Y, sw)
-        objective = self._objective(spec, seq, Y, sw, chunk)
+        objective = self._objective(spec, seq, Y, sw, chunk, n_threads)
         start = theta.copy()
         start_loss, start_grad = objective(start)
         if not (np.isfinite(start_loss) and np.all(np.isfinite(start_grad))):
@@ -433,7 +458,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         self.loss_ = float(loss)
         theta[:] = x
 
-    def _fit_stochastic(self, theta, seq, Y, sw, incremental):
+    def _fit_stochastic(self, theta, seq, Y, sw, incremental, n_threads=1):
         spec = self._spec
         rng = self._random_state
         if not incremental or not hasattr(self, "_optimizer"):
@@ -500,7 +525,8 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                     else:
                         sub = seq.take(idx)
                         Xb, Lb, Yb = sub.X, sub.lengths, Y[idx]
-                    loss, grad = loss_and_grad(theta, Xb, Lb, Yb, spec, sw_b, self.alpha)
+                    loss, grad = loss_and_grad(theta, Xb, Lb, Yb, spec, sw_b, self.alpha,
+                                               n_threads=n_threads)
                     if not (np.isfinite(loss) and np.all(np.isfinite(grad))):
                         if n_updates == 0:
                             _raise_not_finite_at_start(loss, seq, Y)
@@ -521,7 +547,8 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                     if n_updates and self.n_iter_ == 0 and not hasattr(self, "loss_"):
                         # diverged within the first epoch: report the restored weights' loss
                         self.loss_ = float(loss_and_grad(theta, seq.X, seq.lengths, Y, spec,
-                                                         sw, self.alpha)[0])
+                                                         sw, self.alpha,
+                                                         n_threads=n_threads)[0])
                     break
                 self.n_iter_ += 1
                 self.loss_ = accumulated / sw_total
@@ -552,7 +579,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                         "optimization hasn't converged yet." % self.max_iter,
                         ConvergenceWarning, stacklevel=6)
             if n_updates and not diverged and not np.isfinite(loss_and_delta(
-                    predict_raw(unpack(theta, spec), Xb, Lb, spec), Yb,
+                    predict_raw(unpack(theta, spec), Xb, Lb, spec, n_threads=n_threads), Yb,
                     spec.out_activation, None)[0]):
                 # the last update exploded the weights (finite, but huge)
                 theta[:] = prev
@@ -636,10 +663,12 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         (n_samples, n_outputs_)."""
         check_is_fitted(self)
         seq, _ = self._validate_input(X, reset=False)
-        with _blas_threads(self._spec, seq.n_samples):
+        with _compute_threads(self._spec, seq.n_samples) as n_threads:
             if raw:
-                return predict_raw(self.weights_, seq.X, seq.lengths, self._spec)
-            return predict(self.weights_, seq.X, seq.lengths, self._spec)
+                return predict_raw(self.weights_, seq.X, seq.lengths, self._spec,
+                                   n_threads=n_threads)
+            return predict(self.weights_, seq.X, seq.lengths, self._spec,
+                           n_threads=n_threads)
 
     def _check_solver(self):
         if self.solver not in _STOCHASTIC_SOLVERS:

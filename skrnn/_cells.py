@@ -1,6 +1,6 @@
 r"""Recurrent cells: forward over all timesteps and backpropagation through time.
 
-Pure NumPy and SciPy's BLAS wrappers: nothing here imports scikit-learn.
+Pure NumPy: nothing here imports scikit-learn.
 
 Conventions shared by every cell
 --------------------------------
@@ -36,8 +36,7 @@ Speed
   forward step is one GEMM against ``[W_ih | b | W_hh]``, whose output *is* the next
   step's state block. Backward, one GEMM ``[W_ih | b | W_hh]^T delta_t`` gives ``dx_t``
   and ``dh_{t-1}`` together, and the weight gradient accumulates ``delta_t Z[t]^T``
-  into one ``(G*H, F+1+H)`` matrix through BLAS's ``beta = 1`` (no temporary), bias
-  included, on data still in cache.
+  into one ``(G*H, F+1+H)`` matrix, bias included, on data still in cache.
 * The GRU projects the input of all timesteps with one batched GEMM before the loop,
   and does the recurrent GEMM per step.
 * The logistic is ``1 / (1 + exp(-a))`` with the ``-1`` folded into a scaled copy of
@@ -52,27 +51,20 @@ Speed
 from typing import NamedTuple
 
 import numpy as np
-from scipy.linalg import blas as _blas
 
 #: Bytes of derivative factors computed at once in the backward passes.
 FACTOR_CHUNK_BYTES = 1 << 20
 
-_GEMM = {np.dtype(np.float32): _blas.sgemm, np.dtype(np.float64): _blas.dgemm}
+def _acc_abt(C, A, B, tmp):
+    """``C += A @ B.T``, with the product written into the scratch ``tmp`` (``C``'s
+    shape) first.
 
-
-def _acc_abt(C, A, B):
-    """``C += A @ B.T`` in place, for ``C`` C-contiguous.
-
-    BLAS computes it with ``beta = 1``, so no temporary of ``C``'s size is made. In
-    Fortran's eyes ``C.T += B @ A.T``, with all three passed as Fortran arrays.
+    SciPy's BLAS wrappers could accumulate with ``beta = 1`` directly, but SciPy ships
+    its own OpenBLAS: alternating GEMMs between NumPy's and SciPy's thread pools made a
+    two-thread step ten times slower, so every GEMM here goes through NumPy.
     """
-    gemm = _GEMM.get(C.dtype)
-    if gemm is None or A.dtype != C.dtype or B.dtype != C.dtype:
-        C += A @ B.T
-        return
-    out = gemm(1.0, B.T, A.T, beta=1.0, c=C.T, trans_a=1, overwrite_c=1)
-    if not np.shares_memory(out, C):  # pragma: no cover - BLAS copied C after all
-        C[...] = out.T
+    np.matmul(A, B.T, out=tmp)
+    C += tmp
 
 
 # --------------------------------------------------------------------------------------
@@ -225,6 +217,7 @@ def rnn_backward_fm(dout, cache, w_ih, w_hh, need_dx=True):
     W = _stacked_weights(w_ih, np.zeros(H), w_hh, dtype)
     Whh_T = W[:, F + 1:].T
     dW = np.zeros((H, K), dtype=dtype)
+    dW_step = np.empty_like(dW)
     dX = np.zeros((T, F, N), dtype=dtype) if need_dx else None
     da_buf = np.empty((H, N), dtype=dtype)
     dZ = np.zeros((K, N), dtype=dtype)  # rows F+1: carry d loss / d h_{t-1}
@@ -237,7 +230,7 @@ def rnn_backward_fm(dout, cache, w_ih, w_hh, need_dx=True):
             np.add(dh[:, :n], dout[t, :, :n], out=da)  # total gradient on h_t
             if D is not None:
                 da *= D[t - t0, :, :n]  # through f
-            _acc_abt(dW, da, Z[t, :, :n])
+            _acc_abt(dW, da, Z[t, :, :n], dW_step)
             _backprop_input(W.T, Whh_T, da, dZ, dX, t, F, n)
     dw_ih, dw_hh, db = _split_stacked_grad(dW, F)
     return dX, (dw_ih, dw_hh, db, db.copy())
@@ -336,6 +329,7 @@ def lstm_backward_fm(dout, cache, w_ih, w_hh, need_dx=True):
     W = _stacked_weights(w_ih, np.zeros(4 * H), w_hh, dtype, rows)
     Whh_T = W[:, F + 1:].T
     dW = np.zeros((4 * H, K), dtype=dtype)
+    dW_step = np.empty_like(dW)
     dX = np.zeros((T, F, N), dtype=dtype) if need_dx else None
     S = np.zeros((5, H, N), dtype=dtype)  # [dh_t * A, then the gate gradients o, i, f, g]
     DA = S[1:].reshape(4 * H, N)
@@ -357,7 +351,7 @@ def lstm_backward_fm(dout, cache, w_ih, w_hh, need_dx=True):
             np.multiply(dcn, fb[2:5], out=S[2:5, :, :n])  # input, forget, candidate
             dcn *= fb[5]  # into c_{t-1}
             da = DA[:, :n]
-            _acc_abt(dW, da, Z[t, :, :n])
+            _acc_abt(dW, da, Z[t, :, :n], dW_step)
             _backprop_input(W.T, Whh_T, da, dZ, dX, t, F, n)
     dW_pt = np.empty_like(dW)
     dW_pt[rows] = dW
@@ -458,6 +452,7 @@ def gru_backward_fm(dout, cache, w_ih, w_hh, need_dx=True):
     w_hh_T = w_hh.astype(dtype, copy=False).T
     dWi = np.zeros((3 * H, F + 1), dtype=dtype)  # rows (n, r, z), last column b_ih
     dWh = np.zeros((3 * H, H + 1), dtype=dtype)  # rows (r, z, n), last column b_hh
+    dWi_step, dWh_step = np.empty_like(dWi), np.empty_like(dWh)
     dX = np.zeros((T, F, N), dtype=dtype) if need_dx else None
     B = np.zeros((4, H, N), dtype=dtype)  # [d n-pre, d r-pre, d z-pre, d hn]
     DI = B[0:3].reshape(3 * H, N)  # input side, rows (n, r, z)
@@ -477,8 +472,8 @@ def gru_backward_fm(dout, cache, w_ih, w_hh, need_dx=True):
             np.multiply(d, fb[2], out=B[2, :, :n])  # z (through sigma)
             np.multiply(B[0, :, :n], fb[0], out=B[1, :, :n])  # r (through sigma)
             np.multiply(B[0, :, :n], fb[3], out=B[3, :, :n])  # W_hn h + b_hn
-            _acc_abt(dWi, DI[:, :n], Xa[t, :, :n])
-            _acc_abt(dWh, DR[:, :n], Hs[t, :, :n])
+            _acc_abt(dWi, DI[:, :n], Xa[t, :, :n], dWi_step)
+            _acc_abt(dWh, DR[:, :n], Hs[t, :, :n], dWh_step)
             if need_dx:
                 np.matmul(w_ih_T, DI[:, :n], out=dX[t, :, :n])
             if t:

@@ -10,6 +10,10 @@ whose names, shapes and gate order are PyTorch's (``weight_ih_l0``, ``weight_hh_
 ``out_bias``), so weights move to and from ``torch.nn.RNN/LSTM/GRU`` by name.
 """
 
+import math
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
@@ -146,8 +150,9 @@ def chunk_size(spec, n_timesteps, itemsize, budget_bytes=None):
     if budget_bytes is None:
         budget_bytes = DEFAULT_CHUNK_BYTES
     G = CELLS[spec.cell][2]
-    # per sample and step: states (and cell states), gates, gate gradients, layer input
-    per_step = sum((3 * G + 4) * H for H in spec.hidden_sizes) + spec.n_features
+    # per sample and step of each layer's cache: the stacked [x; 1; h] block, the
+    # gates, and the cell states and tanh(c) for the LSTM (the GRU keeps fewer)
+    per_step = sum((G + 3) * H + 2 for H in spec.hidden_sizes) + 2 * spec.n_features
     per_sample = max(1, per_step * n_timesteps * itemsize)
     return max(1, int(budget_bytes // per_sample))
 
@@ -184,13 +189,43 @@ def _forward_sorted(W, X, lengths, spec, keep_cache=True):
     return z, h_last, caches
 
 
+_POOL = {"pool": None, "pid": None, "workers": 0}
+_POOL_LOCK = threading.Lock()
+
+
+def _thread_pool(n_threads):
+    """A process-wide pool of at least ``n_threads`` workers, made again after a fork
+    (a forked child inherits the pool object but not its threads)."""
+    with _POOL_LOCK:
+        if _POOL["pid"] != os.getpid() or _POOL["workers"] < n_threads:
+            _POOL.update(pool=ThreadPoolExecutor(n_threads, thread_name_prefix="skrnn"),
+                         pid=os.getpid(), workers=n_threads)
+        return _POOL["pool"]
+
+
+def _split_size(chunk, N, n_threads, spec, T, itemsize):
+    """Samples per chunk: ``chunk``, or what the memory budget allows (shared by the
+    ``n_threads`` chunks in flight), and small enough that every thread gets one."""
+    size = chunk or max(1, chunk_size(spec, T, itemsize) // n_threads)
+    return max(1, min(size, math.ceil(N / n_threads))) if n_threads > 1 else size
+
+
+def _map_chunks(work, chunks, n_threads):
+    """``work(rows, T_c)`` over the chunks, in order; in a thread pool if
+    ``n_threads > 1`` (NumPy releases the GIL inside GEMMs and ufunc loops)."""
+    chunks = list(chunks)
+    if n_threads > 1 and len(chunks) > 1:
+        return _thread_pool(n_threads).map(work, *zip(*chunks, strict=True))
+    return (work(rows, T_c) for rows, T_c in chunks)
+
+
 def _chunk_feature_major(X, T_c, idx):
     """Rows ``idx`` of the first ``T_c`` steps of ``X`` ``(T, N, F)``, as a feature-major
     ``(T_c, F, n)`` view (the cells copy it into their own buffers)."""
     return X[:T_c, idx].transpose(0, 2, 1)
 
 
-def predict_raw(weights, X, lengths, spec, chunk=None):
+def predict_raw(weights, X, lengths, spec, chunk=None, n_threads=1):
     """Raw network output (before the output activation) for every sequence.
 
     Parameters
@@ -204,6 +239,9 @@ def predict_raw(weights, X, lengths, spec, chunk=None):
     spec : NetworkSpec
     chunk : int, default=None
         Samples per chunk; ``None`` chooses from :data:`DEFAULT_CHUNK_BYTES`.
+    n_threads : int, default=1
+        Chunks of samples computed at once in a thread pool (see
+        :func:`loss_and_grad`).
 
     Returns
     -------
@@ -214,28 +252,33 @@ def predict_raw(weights, X, lengths, spec, chunk=None):
     order = _sort_by_length(lengths)
     lengths_s = lengths if order is None else lengths[order]
     z = np.empty((N, spec.n_outputs), dtype=X.dtype)
-    size = chunk or chunk_size(spec, T, X.dtype.itemsize)
-    for rows, T_c in _chunks(lengths_s, size):
+    size = _split_size(chunk, N, n_threads, spec, T, X.dtype.itemsize)
+
+    def work(rows, T_c):
         idx = rows if order is None else order[rows]
         Xc = _chunk_feature_major(X, T_c, idx)
         with np.errstate(over="ignore", invalid="ignore"):
-            z[idx] = _forward_sorted(W, Xc, lengths_s[rows], spec, keep_cache=False)[0]
+            return idx, _forward_sorted(W, Xc, lengths_s[rows], spec, keep_cache=False)[0]
+
+    for idx, zc in _map_chunks(work, _chunks(lengths_s, size), n_threads):
+        z[idx] = zc
     if X.dtype == np.float32 and not np.all(np.isfinite(z)):
         # float32 overflowed (weights or values beyond its range): redo in float64,
         # and saturate what float32 cannot hold
-        z64 = predict_raw(weights, X.astype(np.float64), lengths, spec, chunk)
+        z64 = predict_raw(weights, X.astype(np.float64), lengths, spec, chunk, n_threads)
         big = np.finfo(np.float32).max
         z = np.clip(z64, -big, big).astype(np.float32)
     return z
 
 
-def predict(weights, X, lengths, spec, chunk=None):
+def predict(weights, X, lengths, spec, chunk=None, n_threads=1):
     """Network output after ``spec.out_activation`` (means, or probabilities)."""
     return OUT_ACTIVATIONS[spec.out_activation](predict_raw(weights, X, lengths, spec,
-                                                            chunk))
+                                                            chunk, n_threads))
 
 
-def loss_and_grad(theta, X, lengths, Y, spec, sample_weight=None, alpha=0.0, chunk=None):
+def loss_and_grad(theta, X, lengths, Y, spec, sample_weight=None, alpha=0.0, chunk=None,
+                  n_threads=1):
     r"""Training objective and its exact gradient (backpropagation through time).
 
     .. math::
@@ -262,6 +305,11 @@ def loss_and_grad(theta, X, lengths, Y, spec, sample_weight=None, alpha=0.0, chu
     alpha : float, default=0.0
     chunk : int, default=None
         Samples per chunk of work: peak memory is bounded by the chunk, not by ``N``.
+    n_threads : int, default=1
+        Chunks computed at once in a thread pool. The samples are then cut into at
+        least ``n_threads`` chunks, each with its own gradient, summed in chunk order
+        (so the result does not depend on the threads' timing). Run BLAS on one thread
+        meanwhile: each chunk's GEMMs are then one core's work.
 
     Returns
     -------
@@ -272,8 +320,6 @@ def loss_and_grad(theta, X, lengths, Y, spec, sample_weight=None, alpha=0.0, chu
     dtype = X.dtype
     backward = KERNELS[spec.cell][1]
     W = _cast_weights(unpack(theta, spec), spec, dtype)
-    grad = np.zeros(theta.shape, dtype=dtype)
-    dW = unpack(grad, spec)
     Y = np.asarray(Y, dtype=dtype)
     sw = None if sample_weight is None else np.asarray(sample_weight, dtype=dtype)
     order = _sort_by_length(lengths)
@@ -282,16 +328,20 @@ def loss_and_grad(theta, X, lengths, Y, spec, sample_weight=None, alpha=0.0, chu
         sw = None if sw is None else sw[order]
     sw_sum = float(N if sw is None else sw.sum())
     n_layers = len(spec.hidden_sizes)
-    loss_sum = 0.0
-    size = chunk or chunk_size(spec, T, dtype.itemsize)
-    for rows, T_c in _chunks(lengths, size):
+    size = _split_size(chunk, N, n_threads, spec, T, dtype.itemsize)
+    shared = np.zeros(theta.shape, dtype=dtype)
+
+    def work(rows, T_c, grad=None):
+        """Loss of one chunk; its gradient is added into ``grad`` (a new vector, when
+        the chunks run in parallel)."""
+        grad = np.zeros(theta.shape, dtype=dtype) if grad is None else grad
+        dW = unpack(grad, spec)
         idx = rows if order is None else order[rows]
         Xc = _chunk_feature_major(X, T_c, idx)
         Lc = lengths[rows]
         z, h_last, caches = _forward_sorted(W, Xc, Lc, spec)
         part, delta = loss_and_delta(z, Y[rows], spec.out_activation,
                                      None if sw is None else sw[rows])
-        loss_sum += part
         dW["out_weight"] += delta.T @ h_last
         dW["out_bias"] += delta.sum(axis=0)
         n = len(Lc)
@@ -305,6 +355,21 @@ def loss_and_grad(theta, X, lengths, Y, spec, sample_weight=None, alpha=0.0, chu
             dW[f"weight_hh_l{k}"] += dwh
             dW[f"bias_ih_l{k}"] += dbi
             dW[f"bias_hh_l{k}"] += dbh
+        return part, grad
+
+    loss_sum = 0.0
+    chunks = _chunks(lengths, size)
+    if n_threads > 1:
+        grad = shared
+        for part, g in _map_chunks(work, chunks, n_threads):
+            loss_sum += part
+            grad += g
+    else:
+        for rows, T_c in chunks:
+            part, grad = work(rows, T_c, shared)
+            loss_sum += part
+        grad = shared
+    dW = unpack(grad, spec)
     penalty = 0.0
     if alpha:
         for name, w in W.items():

@@ -273,6 +273,28 @@ def test_chunking_does_not_change_loss_or_grad(make_unequal_problem, cell, chunk
     assert np.linalg.norm(grad_c - grad) <= 1e-12 * np.linalg.norm(grad)
 
 
+@pytest.mark.parametrize("chunk", [None, 1, 3])
+@pytest.mark.parametrize("n_threads", [2, 3])
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_threads_do_not_change_loss_grad_or_predictions(make_unequal_problem, cell,
+                                                         n_threads, chunk):
+    """Chunks of samples computed in a thread pool give what one thread gives, and the
+    same thing on every call (the chunks are summed in order, not as they finish)."""
+    spec, theta, X, lengths, Y, sw = make_unequal_problem(cell)
+    loss, grad = loss_and_grad(theta, X, lengths, Y, spec, sw, 0.1, chunk)
+    runs = [loss_and_grad(theta, X, lengths, Y, spec, sw, 0.1, chunk, n_threads)
+            for _ in range(5)]
+    for loss_t, grad_t in runs:
+        np.testing.assert_allclose(loss_t, loss, rtol=1e-12, atol=0)
+        assert np.linalg.norm(grad_t - grad) <= 1e-12 * np.linalg.norm(grad)
+        assert loss_t == runs[0][0]
+        np.testing.assert_array_equal(grad_t, runs[0][1])
+    W = unpack(theta, spec)
+    z = predict_raw(W, X, lengths, spec, chunk)
+    z_t = predict_raw(W, X, lengths, spec, chunk, n_threads)
+    np.testing.assert_allclose(z_t, z, rtol=1e-12, atol=1e-15)
+
+
 @pytest.mark.parametrize("chunk", [None, 2])
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 def test_padding_values_are_ignored(make_unequal_problem, cell, chunk):

@@ -17,7 +17,6 @@ import pickle
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
 
 import joblib
 import numpy as np
@@ -492,9 +491,10 @@ def thread_models():
     X, y = data(n=20, T=4, F=2)
     small_reg = _fit_quiet(tiny(RNNRegressor), X, y)
     small_clf = _fit_quiet(tiny(RNNClassifier), X, np.digitize(y, [-0.5, 0.5]))
-    # a per-step GEMM of 2 * n * G * H * H >= SMALL_GEMM_FLOPS: no BLAS limiting
+    # a per-step GEMM of 2 * n * G * H * H >= 2 * PARALLEL_MIN_FLOPS: in the main
+    # thread, with two cores or more, the samples are split across threads
     H, G = 64, 3
-    n_large = int(np.ceil(skrnn_base.SMALL_GEMM_FLOPS / (2 * G * H * H))) + 5
+    n_large = int(np.ceil(2 * skrnn_base.PARALLEL_MIN_FLOPS / (2 * G * H * H))) + 5
     XL, yL = data(n=n_large, T=2, F=1, seed=1)
     large_reg = _fit_quiet(RNNRegressor(hidden_layer_sizes=(H,), cell="gru", max_iter=1,
                                         random_state=0), XL, yL)
@@ -511,39 +511,50 @@ def _calls(est, X, n_calls):
     methods = ["predict"] + (["predict_proba", "predict_log_proba"]
                              if hasattr(est, "classes_") else [])
     # float32 copies and other subsets too, so that the calls do different work; all
-    # inputs keep the model on one side of SMALL_GEMM_FLOPS (limited or not)
+    # inputs keep the model on one side of PARALLEL_MIN_FLOPS (split or not)
     inputs = [X, X[::-1].copy(), X.astype(np.float32)]
-    if _limited(est, X):
+    if not _split(est, X):
         inputs.append(X[: len(X) // 2])
     return [(getattr(est, methods[i % len(methods)]), inputs[i % len(inputs)])
             for i in range(n_calls)]
 
 
-def _limited(est, X):
-    return not isinstance(skrnn_base._blas_threads(est._spec, len(X)), nullcontext)
+def _split(est, X):
+    """Whether a main-thread predict on ``X`` splits the samples across threads."""
+    return skrnn_base._n_threads(est._spec, len(X)) > 1
+
+
+def _assert_same_predictions(got, want):
+    assert got.dtype == want.dtype
+    if got.dtype.kind == "f":
+        # the main thread may split the samples across threads and the workers do
+        # not: the same arithmetic per sample, up to BLAS's blocking
+        assert_allclose(got, want, rtol=1e-12 if got.dtype == np.float64 else 1e-6)
+    else:
+        assert_array_equal(got, want)
 
 
 @pytest.mark.parametrize("name", ["small-regressor", "small-classifier",
                                   "large-regressor"])
 def test_concurrent_predictions_equal_serial_ones(thread_models, name):
     est, X = thread_models[name]
-    assert _limited(est, X) == name.startswith("small")  # the configurations test both paths
+    if skrnn_base._blas_cores() > 1:  # the configurations test both paths
+        assert _split(est, X) == name.startswith("large")
     calls = _calls(est, X, N_CALLS[name])
     expected = [f(x) for f, x in calls]
     threads = blas_threads()
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(lambda c: c[0](c[1]), calls))
     for got, want in zip(results, expected):
-        assert got.dtype == want.dtype
-        assert_array_equal(got, want)
+        _assert_same_predictions(got, want)
     assert blas_threads() == threads
     assert skrnn_base._SingleThreadedBLAS._users == 0
 
 
 def test_concurrent_small_and_large_predictions_mixed(thread_models):
-    """Small predicts switch BLAS to one thread process-wide while large predicts run
-    in other threads: results still equal the serial ones and the thread count comes
-    back."""
+    """Small and large predicts run in worker threads at once, against serial ones
+    from the main thread (which split the large ones across threads): results agree
+    and the thread count comes back."""
     calls = []
     for name, (est, X) in thread_models.items():
         calls += _calls(est, X, N_CALLS[name] // 2)
@@ -554,10 +565,7 @@ def test_concurrent_small_and_large_predictions_mixed(thread_models):
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(lambda c: c[0](c[1]), calls))
     for got, want in zip(results, expected):
-        if got.dtype.kind == "f":
-            assert_allclose(got, want, rtol=1e-12 if got.dtype == np.float64 else 1e-6)
-        else:
-            assert_array_equal(got, want)
+        _assert_same_predictions(got, want)
     assert blas_threads() == threads
     assert skrnn_base._SingleThreadedBLAS._users == 0
 
