@@ -171,6 +171,8 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--cells", default="rnn,lstm,gru")
     parser.add_argument("--dtypes", default="float32,float64")
+    parser.add_argument("--rows", default=None,
+                        help="comma-separated indices into the grid (default: all)")
     args = parser.parse_args(argv)
     try:
         import torch  # noqa: F401
@@ -180,6 +182,8 @@ def main(argv=None):
         has_torch = False
     threads = blas_threads()
     grid = QUICK_GRID if args.quick else GRID
+    if args.rows:
+        grid = [grid[int(i)] for i in args.rows.split(",")]
     peaks = {name: gemm_peak(np.dtype(name)) for name in args.dtypes.split(",")}
     print(json.dumps({"machine": {"blas_threads": threads,
                                   "gemm_gflops": {k: round(v, 1) for k, v in peaks.items()},

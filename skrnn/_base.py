@@ -22,7 +22,6 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import ThreadpoolController
 
-from ._cells import CELLS
 from ._losses import loss_and_delta
 from ._network import (
     NetworkSpec,
@@ -46,13 +45,6 @@ from ._sequences import (
 )
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
-
-#: A thread's share of a step's recurrent GEMM must reach this many FLOPs for the
-#: chunks of samples to run in parallel threads; below it, thread hand-offs cost more
-#: than the second core saves (measured: 1.8x faster at 17 MFLOP a thread, 1.2x at
-#: 8 MFLOP, no gain at 1 MFLOP).
-PARALLEL_MIN_FLOPS = 4e6
-
 
 class _SingleThreadedBLAS:
     """Process-wide "BLAS on one thread" while at least one caller is inside.
@@ -88,33 +80,24 @@ class _SingleThreadedBLAS:
 
 
 @contextmanager
-def _compute_threads(spec, n_rows):
-    """Context for the work of a fit or a predict; yields how many threads share the
-    chunks of samples (the ``n_threads`` of :func:`skrnn._network.loss_and_grad`).
+def _compute_threads():
+    """Context for the work of a fit or a predict; yields how many threads the work
+    may use (the ``n_threads`` of :func:`skrnn._network.loss_and_grad`).
 
-    In the main thread BLAS runs on one thread, and the samples are split across the
-    cores instead when each core's share of a step is large enough. A step's GEMMs are
-    small: waking OpenBLAS threads for them costs more than it saves (a two-thread
-    step measured slower than a one-thread step), and on a busy machine their spinning
-    slowed a step by up to 20x. Other threads leave BLAS alone and work on one thread:
-    threadpoolctl lets a single thread control OpenBLAS, and silently ignores the
-    others (think of predict in a thread pool).
+    In the main thread BLAS runs on one thread, and skrnn spreads the work over the
+    cores BLAS was allowed itself. A step's GEMMs are small: waking OpenBLAS threads
+    for them costs more than it saves (a two-thread step measured slower than a
+    one-thread step), and on a busy machine their spinning slowed a step by up to 20x.
+    Other threads leave BLAS alone and work on one thread: threadpoolctl lets a single
+    thread control OpenBLAS, and silently ignores the others (think of predict in a
+    thread pool).
     """
     if threading.current_thread() is not threading.main_thread():
         yield 1
         return
-    n_threads = _n_threads(spec, n_rows)
+    n_threads = _blas_cores()
     with _SingleThreadedBLAS():
         yield n_threads
-
-
-def _n_threads(spec, n_rows):
-    """Threads for ``n_rows`` samples a step: one per core, as long as each thread's
-    share of the step's recurrent GEMM keeps :data:`PARALLEL_MIN_FLOPS`."""
-    G = CELLS[spec.cell][2]
-    H = max(spec.hidden_sizes)
-    flops = 2.0 * n_rows * G * H * H
-    return max(1, min(_blas_cores(), int(flops // PARALLEL_MIN_FLOPS)))
 
 
 def _blas_cores():
@@ -369,11 +352,10 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         theta = pack(self.weights_, spec, dtype=dtype)
         self.weights_ = unpack(theta, spec)
         if self.solver == "lbfgs":
-            with _compute_threads(spec, seq.n_samples) as n_threads:
+            with _compute_threads() as n_threads:
                 self._fit_lbfgs(theta, seq, Y, sw, n_threads)
         else:
-            batch = 200 if self.batch_size == "auto" else self.batch_size
-            with _compute_threads(spec, min(batch, seq.n_samples)) as n_threads:
+            with _compute_threads() as n_threads:
                 self._fit_stochastic(theta, seq, Y, sw, incremental, n_threads)
         return self
 
@@ -663,7 +645,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         (n_samples, n_outputs_)."""
         check_is_fitted(self)
         seq, _ = self._validate_input(X, reset=False)
-        with _compute_threads(self._spec, seq.n_samples) as n_threads:
+        with _compute_threads() as n_threads:
             if raw:
                 return predict_raw(self.weights_, seq.X, seq.lengths, self._spec,
                                    n_threads=n_threads)

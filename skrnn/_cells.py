@@ -55,16 +55,17 @@ import numpy as np
 #: Bytes of derivative factors computed at once in the backward passes.
 FACTOR_CHUNK_BYTES = 1 << 20
 
-def _acc_abt(C, A, B, tmp):
-    """``C += A @ B.T``, with the product written into the scratch ``tmp`` (``C``'s
-    shape) first.
-
-    SciPy's BLAS wrappers could accumulate with ``beta = 1`` directly, but SciPy ships
-    its own OpenBLAS: alternating GEMMs between NumPy's and SciPy's thread pools made a
-    two-thread step ten times slower, so every GEMM here goes through NumPy.
-    """
-    np.matmul(A, B.T, out=tmp)
-    C += tmp
+def _acc_over_steps(C, D, Z):
+    """``C += sum_j D[j] @ Z[j].T`` for ``D`` ``(t, R, N)`` and ``Z`` ``(t, K, N)``: the
+    weight gradient of a chunk of steps as one GEMM (both regrouped to ``(rows, t*N)``),
+    instead of one small GEMM and one addition a step."""
+    t, R, N = D.shape
+    if t == 1:
+        C += D[0] @ Z[0].T
+        return
+    D2 = D.transpose(1, 0, 2).reshape(R, t * N)
+    Z2 = Z.transpose(1, 0, 2).reshape(Z.shape[1], t * N)
+    C += D2 @ Z2.T
 
 
 # --------------------------------------------------------------------------------------
@@ -117,19 +118,18 @@ def _elman_activation(activation, dtype):
     return 1.0, None  # identity
 
 
-def _elman_derivative(activation, h):
-    """``f'(a)`` from the output ``h = f(a)``, for a chunk of steps; ``None`` for 1."""
+def _elman_derivative(activation, h, out):
+    """``f'(a)`` from the output ``h = f(a)``, for a chunk of steps, into ``out``."""
     if activation == "tanh":
-        d = np.multiply(h, h)
-        np.subtract(1, d, out=d)
-        return d
-    if activation == "logistic":
-        d = np.subtract(1, h)
-        d *= h
-        return d
-    if activation == "relu":
-        return (h > 0).astype(h.dtype)
-    return None  # identity
+        np.multiply(h, h, out=out)
+        np.subtract(1, out, out=out)
+    elif activation == "logistic":
+        np.subtract(1, h, out=out)
+        out *= h
+    elif activation == "relu":
+        np.greater(h, 0, out=out)
+    else:  # identity
+        out[...] = 1
 
 
 def _stacked_input(X, H):
@@ -151,11 +151,35 @@ def _stacked_weights(w_ih, b, w_hh, dtype, rows=None):
     return np.concatenate([w_ih, b[:, None], w_hh], axis=1).astype(dtype, copy=False)
 
 
-def _time_chunks(T, bytes_per_step):
-    """Chunks ``[t0, t1)`` of timesteps, last chunk first, for the backward passes."""
-    size = max(1, FACTOR_CHUNK_BYTES // max(1, bytes_per_step))
+def _chunk_steps(T, bytes_per_step):
+    """Timesteps per chunk of the backward passes."""
+    return max(1, min(T, FACTOR_CHUNK_BYTES // max(1, bytes_per_step)))
+
+
+def _time_chunks(T, size):
+    """Chunks ``[t0, t1)`` of ``size`` timesteps, last chunk first.
+
+    The backward passes keep one buffer of per-step gradients for a chunk. Its columns
+    past a step's running sequences are never written: chunks run backwards in time,
+    so a slot only ever held steps with as many sequences or fewer, and stays zero
+    where padding is."""
     for t1 in range(T, 0, -size):
         yield max(0, t1 - size), t1
+
+
+def _run_backward(T, size, factors, steps, gradients):
+    """Drive a backward pass over chunks of timesteps, last chunk first:
+    ``factors(t0, t1)`` computes a chunk's derivative factors, ``steps(t0, t1)`` runs
+    its step loop (the recurrence) and ``gradients(t0, t1)`` its weight-gradient GEMMs.
+
+    (Handing the factors and the gradient GEMMs to a helper thread, to overlap them
+    with the step loop, was measured 10-15% *slower* for the LSTM and the GRU at
+    H=64: the two threads spend the gain handing the GIL back and forth.)
+    """
+    for t0, t1 in _time_chunks(T, size):
+        factors(t0, t1)
+        steps(t0, t1)
+        gradients(t0, t1)
 
 
 def _backprop_input(W_T, Whh_T, da, dZ, dX, t, F, n):
@@ -217,21 +241,31 @@ def rnn_backward_fm(dout, cache, w_ih, w_hh, need_dx=True):
     W = _stacked_weights(w_ih, np.zeros(H), w_hh, dtype)
     Whh_T = W[:, F + 1:].T
     dW = np.zeros((H, K), dtype=dtype)
-    dW_step = np.empty_like(dW)
     dX = np.zeros((T, F, N), dtype=dtype) if need_dx else None
-    da_buf = np.empty((H, N), dtype=dtype)
+    size = _chunk_steps(T, 2 * H * N * dtype.itemsize)
+    D = np.empty((size, H, N), dtype=dtype)  # f'(a), a chunk
+    DA = np.zeros((size, H, N), dtype=dtype)  # d loss / d pre-activation
     dZ = np.zeros((K, N), dtype=dtype)  # rows F+1: carry d loss / d h_{t-1}
     dh = dZ[F + 1:]
-    for t0, t1 in _time_chunks(T, H * N * dtype.itemsize):
-        D = _elman_derivative(activation, Z[t0 + 1:t1 + 1, F + 1:])
+    identity = activation == "identity"
+
+    def factors(t0, t1):
+        if not identity:
+            _elman_derivative(activation, Z[t0 + 1:t1 + 1, F + 1:], D[:t1 - t0])
+
+    def steps(t0, t1):
         for t in range(t1 - 1, t0 - 1, -1):
             n = batch_sizes[t]
-            da = da_buf[:, :n]
+            da = DA[t - t0, :, :n]
             np.add(dh[:, :n], dout[t, :, :n], out=da)  # total gradient on h_t
-            if D is not None:
+            if not identity:
                 da *= D[t - t0, :, :n]  # through f
-            _acc_abt(dW, da, Z[t, :, :n], dW_step)
             _backprop_input(W.T, Whh_T, da, dZ, dX, t, F, n)
+
+    def gradients(t0, t1):
+        _acc_over_steps(dW, DA[:t1 - t0], Z[t0:t1])
+
+    _run_backward(T, size, factors, steps, gradients)
     dw_ih, dw_hh, db = _split_stacked_grad(dW, F)
     return dX, (dw_ih, dw_hh, db, db.copy())
 
@@ -329,20 +363,24 @@ def lstm_backward_fm(dout, cache, w_ih, w_hh, need_dx=True):
     W = _stacked_weights(w_ih, np.zeros(4 * H), w_hh, dtype, rows)
     Whh_T = W[:, F + 1:].T
     dW = np.zeros((4 * H, K), dtype=dtype)
-    dW_step = np.empty_like(dW)
     dX = np.zeros((T, F, N), dtype=dtype) if need_dx else None
-    S = np.zeros((5, H, N), dtype=dtype)  # [dh_t * A, then the gate gradients o, i, f, g]
-    DA = S[1:].reshape(4 * H, N)
+    size = _chunk_steps(T, 11 * H * N * dtype.itemsize)
+    FB = np.empty((size, 6, H, N), dtype=dtype)
+    # [dh_t * A, then the gate gradients o, i, f, g] of each step of a chunk
+    SC = np.zeros((size, 5, H, N), dtype=dtype)
     dht = np.empty((H, N), dtype=dtype)
     dc = np.zeros((H, N), dtype=dtype)  # d loss / d c_t from step t+1
     dZ = np.zeros((K, N), dtype=dtype)
     dh = dZ[F + 1:]
-    for t0, t1 in _time_chunks(T, 6 * H * N * dtype.itemsize):
-        FB = np.empty((t1 - t0, 6, H, N), dtype=dtype)
-        _lstm_factors(gates[t0:t1], Cs[t0:t1], TC[t0:t1], FB)
+
+    def factors(t0, t1):
+        _lstm_factors(gates[t0:t1], Cs[t0:t1], TC[t0:t1], FB[:t1 - t0])
+
+    def steps(t0, t1):
         for t in range(t1 - 1, t0 - 1, -1):
             n = batch_sizes[t]
             fb = FB[t - t0, :, :, :n]
+            S = SC[t - t0]
             d = dht[:, :n]
             np.add(dh[:, :n], dout[t, :, :n], out=d)  # total gradient on h_t
             np.multiply(d, fb[0:2], out=S[0:2, :, :n])  # into c_t; output gate
@@ -350,9 +388,13 @@ def lstm_backward_fm(dout, cache, w_ih, w_hh, need_dx=True):
             dcn += S[0, :, :n]
             np.multiply(dcn, fb[2:5], out=S[2:5, :, :n])  # input, forget, candidate
             dcn *= fb[5]  # into c_{t-1}
-            da = DA[:, :n]
-            _acc_abt(dW, da, Z[t, :, :n], dW_step)
-            _backprop_input(W.T, Whh_T, da, dZ, dX, t, F, n)
+            _backprop_input(W.T, Whh_T, S[1:].reshape(4 * H, N)[:, :n], dZ, dX, t, F, n)
+
+    def gradients(t0, t1):
+        m = t1 - t0
+        _acc_over_steps(dW, SC[:m, 1:].reshape(m, 4 * H, N), Z[t0:t1])
+
+    _run_backward(T, size, factors, steps, gradients)
     dW_pt = np.empty_like(dW)
     dW_pt[rows] = dW
     dw_ih, dw_hh, db = _split_stacked_grad(dW_pt, F)
@@ -452,34 +494,45 @@ def gru_backward_fm(dout, cache, w_ih, w_hh, need_dx=True):
     w_hh_T = w_hh.astype(dtype, copy=False).T
     dWi = np.zeros((3 * H, F + 1), dtype=dtype)  # rows (n, r, z), last column b_ih
     dWh = np.zeros((3 * H, H + 1), dtype=dtype)  # rows (r, z, n), last column b_hh
-    dWi_step, dWh_step = np.empty_like(dWi), np.empty_like(dWh)
     dX = np.zeros((T, F, N), dtype=dtype) if need_dx else None
-    B = np.zeros((4, H, N), dtype=dtype)  # [d n-pre, d r-pre, d z-pre, d hn]
-    DI = B[0:3].reshape(3 * H, N)  # input side, rows (n, r, z)
-    DR = B[1:4].reshape(3 * H, N)  # recurrent side, rows (r, z, n)
+    size = _chunk_steps(T, 9 * H * N * dtype.itemsize)
+    FB = np.empty((size, 5, H, N), dtype=dtype)
+    # [d n-pre, d r-pre, d z-pre, d hn] of each step of a chunk: rows 0:3 are the
+    # input side (n, r, z), rows 1:4 the recurrent side (r, z, n)
+    BC = np.zeros((size, 4, H, N), dtype=dtype)
     dht = np.empty((H, N), dtype=dtype)
     dh = np.zeros((H, N), dtype=dtype)  # d loss / d h_t from step t+1
     zd = np.empty((H, N), dtype=dtype)
-    for t0, t1 in _time_chunks(T, 5 * H * N * dtype.itemsize):
-        FB = np.empty((t1 - t0, 5, H, N), dtype=dtype)
-        _gru_factors(gates[t0:t1], HN[t0:t1], Hs[t0:t1, :H], FB)
+
+    def factors(t0, t1):
+        _gru_factors(gates[t0:t1], HN[t0:t1], Hs[t0:t1, :H], FB[:t1 - t0])
+
+    def steps(t0, t1):
         for t in range(t1 - 1, t0 - 1, -1):
             n = batch_sizes[t]
             fb = FB[t - t0, :, :, :n]
+            B = BC[t - t0]
             d = dht[:, :n]
             np.add(dh[:, :n], dout[t, :, :n], out=d)  # total gradient on h_t
             np.multiply(d, fb[1], out=B[0, :, :n])  # n (through tanh)
             np.multiply(d, fb[2], out=B[2, :, :n])  # z (through sigma)
             np.multiply(B[0, :, :n], fb[0], out=B[1, :, :n])  # r (through sigma)
             np.multiply(B[0, :, :n], fb[3], out=B[3, :, :n])  # W_hn h + b_hn
-            _acc_abt(dWi, DI[:, :n], Xa[t, :, :n], dWi_step)
-            _acc_abt(dWh, DR[:, :n], Hs[t, :, :n], dWh_step)
-            if need_dx:
-                np.matmul(w_ih_T, DI[:, :n], out=dX[t, :, :n])
             if t:
-                np.matmul(w_hh_T, DR[:, :n], out=dh[:, :n])  # into h_{t-1}, via gates
+                np.matmul(w_hh_T, B[1:4].reshape(3 * H, N)[:, :n],
+                          out=dh[:, :n])  # into h_{t-1}, via the gates
                 np.multiply(d, fb[4], out=zd[:, :n])  # and directly
                 dh[:, :n] += zd[:, :n]
+
+    def gradients(t0, t1):
+        m = t1 - t0
+        DI = BC[:m, 0:3].reshape(m, 3 * H, N)
+        _acc_over_steps(dWi, DI, Xa[t0:t1])
+        _acc_over_steps(dWh, BC[:m, 1:4].reshape(m, 3 * H, N), Hs[t0:t1])
+        if need_dx:
+            np.matmul(w_ih_T, DI, out=dX[t0:t1])
+
+    _run_backward(T, size, factors, steps, gradients)
     dw_ih = np.empty((3 * H, F), dtype=dtype)
     db_ih = np.empty(3 * H, dtype=dtype)
     dw_ih[rows_i] = dWi[:, :F]

@@ -189,7 +189,13 @@ def _forward_sorted(W, X, lengths, spec, keep_cache=True):
     return z, h_last, caches
 
 
-_POOL = {"pool": None, "pid": None, "workers": 0}
+#: A thread's share of a step's recurrent GEMM must reach this many FLOPs for the
+#: chunks of samples to run in parallel threads; below it, handing the GIL back and
+#: forth costs more than the second core saves (measured: 1.8x faster at 17 MFLOP a
+#: thread, 1.2x at 8 MFLOP, no gain at 1 MFLOP).
+PARALLEL_MIN_FLOPS = 4e6
+
+_POOLS = {}
 _POOL_LOCK = threading.Lock()
 
 
@@ -197,10 +203,22 @@ def _thread_pool(n_threads):
     """A process-wide pool of at least ``n_threads`` workers, made again after a fork
     (a forked child inherits the pool object but not its threads)."""
     with _POOL_LOCK:
-        if _POOL["pid"] != os.getpid() or _POOL["workers"] < n_threads:
-            _POOL.update(pool=ThreadPoolExecutor(n_threads, thread_name_prefix="skrnn"),
-                         pid=os.getpid(), workers=n_threads)
-        return _POOL["pool"]
+        pid, workers, pool = _POOLS.get("pool", (None, 0, None))
+        if pid != os.getpid() or workers < n_threads:
+            pool = ThreadPoolExecutor(n_threads, thread_name_prefix="skrnn")
+            _POOLS["pool"] = (os.getpid(), n_threads, pool)
+        return pool
+
+
+def plan_threads(spec, n_rows, n_threads):
+    """How many of ``n_threads`` threads to use on ``n_rows`` samples: one per chunk
+    of samples computed at once, as long as each keeps :data:`PARALLEL_MIN_FLOPS` of
+    a step's recurrent GEMM."""
+    if n_threads <= 1:
+        return 1
+    G = CELLS[spec.cell][2]
+    H = max(spec.hidden_sizes)
+    return max(1, min(n_threads, int(2.0 * n_rows * G * H * H // PARALLEL_MIN_FLOPS)))
 
 
 def _split_size(chunk, N, n_threads, spec, T, itemsize):
@@ -240,8 +258,7 @@ def predict_raw(weights, X, lengths, spec, chunk=None, n_threads=1):
     chunk : int, default=None
         Samples per chunk; ``None`` chooses from :data:`DEFAULT_CHUNK_BYTES`.
     n_threads : int, default=1
-        Chunks of samples computed at once in a thread pool (see
-        :func:`loss_and_grad`).
+        Threads the work may use (see :func:`loss_and_grad`).
 
     Returns
     -------
@@ -252,6 +269,7 @@ def predict_raw(weights, X, lengths, spec, chunk=None, n_threads=1):
     order = _sort_by_length(lengths)
     lengths_s = lengths if order is None else lengths[order]
     z = np.empty((N, spec.n_outputs), dtype=X.dtype)
+    n_threads = plan_threads(spec, N, n_threads)
     size = _split_size(chunk, N, n_threads, spec, T, X.dtype.itemsize)
 
     def work(rows, T_c):
@@ -306,10 +324,10 @@ def loss_and_grad(theta, X, lengths, Y, spec, sample_weight=None, alpha=0.0, chu
     chunk : int, default=None
         Samples per chunk of work: peak memory is bounded by the chunk, not by ``N``.
     n_threads : int, default=1
-        Chunks computed at once in a thread pool. The samples are then cut into at
-        least ``n_threads`` chunks, each with its own gradient, summed in chunk order
-        (so the result does not depend on the threads' timing). Run BLAS on one thread
-        meanwhile: each chunk's GEMMs are then one core's work.
+        Threads the work may use; run BLAS on one thread meanwhile. When a thread's
+        share of a step is large enough (:data:`PARALLEL_MIN_FLOPS`), the samples are
+        cut into chunks computed at once, each with its own gradient, summed in chunk
+        order, so that the result does not depend on the threads' timing.
 
     Returns
     -------
@@ -328,6 +346,7 @@ def loss_and_grad(theta, X, lengths, Y, spec, sample_weight=None, alpha=0.0, chu
         sw = None if sw is None else sw[order]
     sw_sum = float(N if sw is None else sw.sum())
     n_layers = len(spec.hidden_sizes)
+    n_threads = plan_threads(spec, N, n_threads)
     size = _split_size(chunk, N, n_threads, spec, T, dtype.itemsize)
     shared = np.zeros(theta.shape, dtype=dtype)
 

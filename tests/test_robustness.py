@@ -34,8 +34,8 @@ import skrnn
 import skrnn._base as skrnn_base
 from skrnn import RNNClassifier, RNNRegressor
 from skrnn._losses import OUT_ACTIVATIONS, loss_and_delta
+from skrnn._network import PARALLEL_MIN_FLOPS, pack, plan_threads
 from skrnn._network import loss_and_grad as network_loss_and_grad
-from skrnn._network import pack
 from skrnn._sequences import to_time_major
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -494,7 +494,7 @@ def thread_models():
     # a per-step GEMM of 2 * n * G * H * H >= 2 * PARALLEL_MIN_FLOPS: in the main
     # thread, with two cores or more, the samples are split across threads
     H, G = 64, 3
-    n_large = int(np.ceil(2 * skrnn_base.PARALLEL_MIN_FLOPS / (2 * G * H * H))) + 5
+    n_large = int(np.ceil(2 * PARALLEL_MIN_FLOPS / (2 * G * H * H))) + 5
     XL, yL = data(n=n_large, T=2, F=1, seed=1)
     large_reg = _fit_quiet(RNNRegressor(hidden_layer_sizes=(H,), cell="gru", max_iter=1,
                                         random_state=0), XL, yL)
@@ -521,7 +521,7 @@ def _calls(est, X, n_calls):
 
 def _split(est, X):
     """Whether a main-thread predict on ``X`` splits the samples across threads."""
-    return skrnn_base._n_threads(est._spec, len(X)) > 1
+    return plan_threads(est._spec, len(X), skrnn_base._blas_cores()) > 1
 
 
 def _assert_same_predictions(got, want):
