@@ -52,8 +52,7 @@ CHILD = r"""
 import json, os, resource, sys, time, warnings
 import numpy as np
 from skrnn import RNNRegressor
-from skrnn._cells import CELLS
-from skrnn._network import NetworkSpec, chunk_size
+from skrnn._network import NetworkSpec, chunk_size, work_bytes_per_sample
 
 def ru_maxrss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -89,8 +88,7 @@ peak = ru_maxrss_mb()
 overhead = status_mb("VmHWM") - current if hwm else peak - before
 spec = NetworkSpec("gru", "tanh", F, (H,), 1, "identity")
 chunk = chunk_size(spec, T, 8)
-G = CELLS["gru"][2]
-per_sample = ((3 * G + 4) * H + F) * T * 8  # chunk_size's estimate
+per_sample = work_bytes_per_sample(spec, T, 8)  # chunk_size's estimate
 rows = min(N, chunk) if solver == "lbfgs" else min(N, 200)
 data_mb = X.nbytes / 2**20
 print(json.dumps({"solver": solver, "N": N, "T": T, "F": F, "H": H,

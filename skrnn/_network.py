@@ -144,17 +144,21 @@ def _sort_by_length(lengths):
     return np.argsort(-lengths, kind="stable")
 
 
+def work_bytes_per_sample(spec, n_timesteps, itemsize):
+    """Estimated forward + backward work memory of one sample: per step of each layer's
+    cache, the stacked ``[x; 1; h]`` block, the gates, and the cell states and
+    ``tanh(c)`` for the LSTM (the GRU keeps fewer)."""
+    G = CELLS[spec.cell][2]
+    per_step = sum((G + 3) * H + 2 for H in spec.hidden_sizes) + 2 * spec.n_features
+    return max(1, per_step * n_timesteps * itemsize)
+
+
 def chunk_size(spec, n_timesteps, itemsize, budget_bytes=None):
     """How many samples fit one chunk of forward + backward work in ``budget_bytes``
     (default: :data:`DEFAULT_CHUNK_BYTES`, read at call time)."""
     if budget_bytes is None:
         budget_bytes = DEFAULT_CHUNK_BYTES
-    G = CELLS[spec.cell][2]
-    # per sample and step of each layer's cache: the stacked [x; 1; h] block, the
-    # gates, and the cell states and tanh(c) for the LSTM (the GRU keeps fewer)
-    per_step = sum((G + 3) * H + 2 for H in spec.hidden_sizes) + 2 * spec.n_features
-    per_sample = max(1, per_step * n_timesteps * itemsize)
-    return max(1, int(budget_bytes // per_sample))
+    return max(1, int(budget_bytes // work_bytes_per_sample(spec, n_timesteps, itemsize)))
 
 
 def _chunks(lengths_sorted, size):

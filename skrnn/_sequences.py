@@ -112,14 +112,18 @@ def check_tabular_or_array(X, *, input_name="X"):
 
 
 def to_time_major(X):
-    """A validated 2-D ``(N, T)`` or 3-D ``(N, T, F)`` array -> :class:`Sequences`."""
+    """A validated 2-D ``(N, T)`` or 3-D ``(N, T, F)`` array -> :class:`Sequences`.
+
+    The time-major array is a *view* of ``X``, not a copy: the work reads chunks or
+    minibatches of it (and copies those), so that a fit or a predict never holds a
+    second copy of the whole data."""
     if X.ndim == 2:
         N, T = X.shape
-        Xt = np.ascontiguousarray(X.T).reshape(T, N, 1)
+        Xt = X.T[:, :, None]
         form = "tabular"
     else:
         N, T, _ = X.shape
-        Xt = np.ascontiguousarray(X.transpose(1, 0, 2))
+        Xt = X.transpose(1, 0, 2)
         form = "array"
     return Sequences(Xt, np.full(N, T, dtype=np.intp), form)
 
