@@ -55,6 +55,7 @@ import numpy as np
 #: Bytes of derivative factors computed at once in the backward passes.
 FACTOR_CHUNK_BYTES = 1 << 20
 
+
 def _acc_over_steps(C, D, Z):
     """``C += sum_j D[j] @ Z[j].T`` for ``D`` ``(t, R, N)`` and ``Z`` ``(t, K, N)``: the
     weight gradient of a chunk of steps as one GEMM (both regrouped to ``(rows, t*N)``),
