@@ -560,9 +560,11 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                         "Stochastic Optimizer: Maximum iterations (%d) reached and the "
                         "optimization hasn't converged yet." % self.max_iter,
                         ConvergenceWarning, stacklevel=6)
-            if n_updates and not diverged and not np.isfinite(loss_and_delta(
-                    predict_raw(unpack(theta, spec), Xb, Lb, spec, n_threads=n_threads), Yb,
-                    spec.out_activation, None)[0]):
+            if (n_updates and not diverged
+                    and not _loss_surely_finite(theta, spec, Yb, Xb.dtype)
+                    and not np.isfinite(loss_and_delta(
+                        predict_raw(unpack(theta, spec), Xb, Lb, spec, n_threads=n_threads),
+                        Yb, spec.out_activation, None)[0])):
                 # the last update exploded the weights (finite, but huge)
                 theta[:] = prev
                 self._warn_diverged(self.n_iter_, restored="the last finite values")
@@ -689,6 +691,25 @@ def _version():
     from . import __version__
 
     return __version__
+
+
+def _loss_surely_finite(theta, spec, Y, dtype):
+    """Whether the loss at the (finite) ``theta`` is finite on any finite input, without
+    a forward pass.
+
+    LSTM and GRU states, and Elman states with tanh or logistic, stay within [-1, 1]
+    whatever the input, so the raw outputs obey ``|z_k| <= sum_j |W_out[k, j]| +
+    |b_k|``; when that bound (plus the targets) is far from overflowing, the loss is
+    finite. Otherwise the caller evaluates the loss.
+    """
+    if spec.cell == "rnn" and spec.activation not in ("tanh", "logistic"):
+        return False
+    W = unpack(theta, spec)
+    bound = float(np.max(np.abs(W["out_weight"]).sum(axis=1) + np.abs(W["out_bias"])))
+    big = np.finfo(dtype).max
+    if spec.out_activation == "exp":
+        return bound < 0.5 * np.log(big)
+    return bound + float(np.max(np.abs(Y), initial=0.0)) < big ** 0.25
 
 
 def _raise_not_finite_at_start(loss, seq, Y):

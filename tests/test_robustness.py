@@ -1035,3 +1035,36 @@ def test_malformed_list_of_sequences_gets_a_clear_error(X):
         RNNRegressor(hidden_layer_sizes=(3,), max_iter=2).fit(X, [1.0, 2.0])
     message = str(info.value)
     assert not any(p in message for p in NUMPY_INTERNALS), message
+
+
+@pytest.mark.parametrize("out_activation", ["identity", "exp", "logistic", "softmax"])
+@pytest.mark.parametrize(("cell", "activation"), CELLS, ids=CELL_IDS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_loss_surely_finite_never_vouches_for_an_infinite_loss(cell, activation,
+                                                               out_activation, dtype):
+    """The end-of-fit check skips its forward pass only when the weights bound the
+    loss; at every weight scale, a loss it vouches for is finite, on inputs of any
+    size. It vouches for freshly initialised weights (so it saves the forward pass)
+    and never for unbounded Elman states."""
+    from skrnn._network import NetworkSpec, init_params
+
+    rng = np.random.RandomState(0)
+    K = 3
+    spec = NetworkSpec(cell, activation, 2, (4,), K, out_activation)
+    X = (rng.standard_normal((5, 6, 2)) * 1e30).astype(dtype)
+    if out_activation in ("logistic", "softmax"):
+        Y = np.eye(K, dtype=dtype)[rng.randint(K, size=6)]
+    else:
+        Y = np.abs(rng.standard_normal((6, K))).astype(dtype) * 100
+    vouched = []
+    for scale in [1.0, 1e1, 1e2, 1e3, 1e5, 1e10, 1e15, float(np.finfo(dtype).max) ** 0.5]:
+        theta = (init_params(spec, rng) * scale).astype(dtype)
+        surely = skrnn_base._loss_surely_finite(theta, spec, Y, dtype)
+        vouched.append(surely)
+        if surely:
+            with np.errstate(all="ignore"):
+                loss, _ = network_loss_and_grad(theta, X, np.full(6, 5), Y, spec)
+            assert np.isfinite(loss), scale
+    bounded = cell != "rnn" or activation in ("tanh", "logistic")
+    assert vouched[0] == bounded
+    assert not vouched[-1]
