@@ -25,7 +25,6 @@ from threadpoolctl import ThreadpoolController
 from ._losses import loss_and_delta
 from ._network import (
     NetworkSpec,
-    chunk_size,
     init_params,
     loss_and_grad,
     pack,
@@ -383,7 +382,6 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
 
     def _fit_lbfgs(self, theta, seq, Y, sw, n_threads=1):
         spec = self._spec
-        chunk = chunk_size(spec, seq.X.shape[0], seq.X.dtype.itemsize)
         finite = {"ok": True}
 
         best = {"loss": np.inf, "x": theta.copy()}  # kept if interrupted
@@ -400,7 +398,8 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
             return loss, grad
 
         seq, Y, sw = merge_duplicates(seq, Y, sw)
-        objective = self._objective(spec, seq, Y, sw, chunk, n_threads)
+        # chunks of samples from the memory budget, shared by the threads in flight
+        objective = self._objective(spec, seq, Y, sw, None, n_threads)
         start = theta.copy()
         start_loss, start_grad = objective(start)
         if not (np.isfinite(start_loss) and np.all(np.isfinite(start_grad))):
