@@ -209,6 +209,8 @@ def _thread_pool(n_threads):
     with _POOL_LOCK:
         pid, workers, pool = _POOLS.get("pool", (None, 0, None))
         if pid != os.getpid() or workers < n_threads:
+            if pool is not None and pid == os.getpid():
+                pool.shutdown(wait=False)  # queued work still runs; its threads then end
             pool = ThreadPoolExecutor(n_threads, thread_name_prefix="skrnn")
             _POOLS["pool"] = (os.getpid(), n_threads, pool)
         return pool
