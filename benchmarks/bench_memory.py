@@ -22,26 +22,12 @@ import json
 import subprocess
 import sys
 
-CHILD = r"""
-import json, resource, sys, warnings
+from bench_scaling import RSS_HELPERS
+
+CHILD = RSS_HELPERS + r"""
+import json, sys, warnings
 import numpy as np
 from skrnn import RNNRegressor
-
-def status_mb(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-
-def reset_hwm():
-    # Linux: restart the peak (VmHWM) from the current RSS, so that a transient
-    # peak of the imports or of making the data cannot hide the fit's own
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
 
 solver, cell = sys.argv[1], sys.argv[6]
 N, T, F, H = map(int, sys.argv[2:6])
@@ -50,11 +36,11 @@ rng = np.random.default_rng(0)
 X = rng.standard_normal((N, T, F)).astype(np.float64)
 y = X[:, 0, 0].copy()
 hwm = reset_hwm()
-before = status_mb("VmRSS") if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+before = status_mb("VmRSS") if hwm else ru_maxrss_mb()
 warnings.simplefilter("ignore")
 RNNRegressor(cell=cell, hidden_layer_sizes=(H,), solver=solver, max_iter=max_iter,
              random_state=0).fit(X, y)
-peak = status_mb("VmHWM") if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+peak = status_mb("VmHWM") if hwm else ru_maxrss_mb()
 print(json.dumps({"solver": solver, "N": N, "T": T, "F": F, "H": H, "cell": cell,
                   "data_mb": round(X.nbytes / 2**20, 1),
                   "rss_before_fit_mb": round(before, 1), "peak_rss_mb": round(peak, 1),

@@ -48,11 +48,9 @@ import json
 import subprocess
 import sys
 
-CHILD = r"""
-import json, os, resource, sys, time, warnings
-import numpy as np
-from skrnn import RNNRegressor
-from skrnn._network import NetworkSpec, chunk_size, work_bytes_per_sample
+#: Peak-RSS helpers for the child processes (also used by ``bench_memory.py``).
+RSS_HELPERS = r"""
+import resource
 
 def ru_maxrss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -64,12 +62,21 @@ def status_mb(field):
                 return int(line.split()[1]) / 1024
 
 def reset_hwm():
+    # Linux: restart the peak (VmHWM) from the current RSS, so that a transient
+    # peak of the imports or of making the data cannot hide the fit's own
     try:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")
         return True
     except OSError:
         return False
+"""
+
+CHILD = RSS_HELPERS + r"""
+import json, os, sys, time, warnings
+import numpy as np
+from skrnn import RNNRegressor
+from skrnn._network import NetworkSpec, chunk_size, work_bytes_per_sample
 
 solver = sys.argv[1]
 N, T, F, H, max_iter = map(int, sys.argv[2:7])

@@ -58,13 +58,18 @@ class _SingleThreadedBLAS:
     _limiter = None
     _controller = None
 
+    @classmethod
+    def controller(cls):
+        """The process's ``ThreadpoolController``, made on first use (under the lock)."""
+        if cls._controller is None:
+            cls._controller = ThreadpoolController()
+        return cls._controller
+
     def __enter__(self):
         cls = type(self)
         with cls._lock:
             if cls._users == 0:
-                if cls._controller is None:
-                    cls._controller = ThreadpoolController()
-                cls._limiter = cls._controller.limit(limits=1, user_api="blas")
+                cls._limiter = cls.controller().limit(limits=1, user_api="blas")
             cls._users += 1
         return self
 
@@ -102,9 +107,7 @@ def _compute_threads():
 def _blas_cores():
     """Threads BLAS is allowed (which respects ``OMP_NUM_THREADS`` and friends)."""
     with _SingleThreadedBLAS._lock:
-        if _SingleThreadedBLAS._controller is None:
-            _SingleThreadedBLAS._controller = ThreadpoolController()
-        info = _SingleThreadedBLAS._controller.select(user_api="blas").info()
+        info = _SingleThreadedBLAS.controller().select(user_api="blas").info()
     return max((lib["num_threads"] for lib in info), default=1)
 
 
@@ -350,11 +353,10 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         # one flat copy of the weights for the solver; ``weights_`` become its views
         theta = pack(self.weights_, spec, dtype=dtype)
         self.weights_ = unpack(theta, spec)
-        if self.solver == "lbfgs":
-            with _compute_threads() as n_threads:
+        with _compute_threads() as n_threads:
+            if self.solver == "lbfgs":
                 self._fit_lbfgs(theta, seq, Y, sw, n_threads)
-        else:
-            with _compute_threads() as n_threads:
+            else:
                 self._fit_stochastic(theta, seq, Y, sw, incremental, n_threads)
         return self
 
@@ -373,10 +375,11 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                 f"{spec.n_features} feature(s) per timestep, {spec.n_outputs} output(s)"
                 + (f", activation={spec.activation!r}" if spec.cell == "rnn" else ""))
 
-    def _objective(self, spec, seq, Y, sw, chunk=None, n_threads=1):
+    def _objective(self, spec, seq, Y, sw, n_threads=1):
+        # chunks of samples from the memory budget, shared by the threads in flight
         def fun(theta):
             return loss_and_grad(theta, seq.X, seq.lengths, Y, spec, sw, self.alpha,
-                                 chunk, n_threads)
+                                 n_threads=n_threads)
 
         return fun
 
@@ -398,8 +401,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
             return loss, grad
 
         seq, Y, sw = merge_duplicates(seq, Y, sw)
-        # chunks of samples from the memory budget, shared by the threads in flight
-        objective = self._objective(spec, seq, Y, sw, None, n_threads)
+        objective = self._objective(spec, seq, Y, sw, n_threads)
         start = theta.copy()
         start_loss, start_grad = objective(start)
         if not (np.isfinite(start_loss) and np.all(np.isfinite(start_grad))):

@@ -199,7 +199,7 @@ def _forward_sorted(W, X, lengths, spec, keep_cache=True):
 #: thread, 1.2x at 8 MFLOP, no gain at 1 MFLOP).
 PARALLEL_MIN_FLOPS = 4e6
 
-_POOLS = {}
+_POOL = {"pid": None, "workers": 0, "pool": None}
 _POOL_LOCK = threading.Lock()
 
 
@@ -207,13 +207,12 @@ def _thread_pool(n_threads):
     """A process-wide pool of at least ``n_threads`` workers, made again after a fork
     (a forked child inherits the pool object but not its threads)."""
     with _POOL_LOCK:
-        pid, workers, pool = _POOLS.get("pool", (None, 0, None))
-        if pid != os.getpid() or workers < n_threads:
-            if pool is not None and pid == os.getpid():
-                pool.shutdown(wait=False)  # queued work still runs; its threads then end
-            pool = ThreadPoolExecutor(n_threads, thread_name_prefix="skrnn")
-            _POOLS["pool"] = (os.getpid(), n_threads, pool)
-        return pool
+        if _POOL["pid"] != os.getpid() or _POOL["workers"] < n_threads:
+            if _POOL["pid"] == os.getpid():
+                _POOL["pool"].shutdown(wait=False)  # queued work runs, then threads end
+            _POOL.update(pid=os.getpid(), workers=n_threads,
+                         pool=ThreadPoolExecutor(n_threads, thread_name_prefix="skrnn"))
+        return _POOL["pool"]
 
 
 def plan_threads(spec, n_rows, n_threads):
