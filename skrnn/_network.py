@@ -193,11 +193,13 @@ def _forward_sorted(W, X, lengths, spec, keep_cache=True):
     return z, h_last, caches
 
 
-#: A thread's share of a step's recurrent GEMM must reach this many FLOPs for the
-#: chunks of samples to run in parallel threads; below it, handing the GIL back and
-#: forth costs more than the second core saves (measured: 1.8x faster at 17 MFLOP a
-#: thread, 1.2x at 8 MFLOP, no gain at 1 MFLOP).
-PARALLEL_MIN_FLOPS = 4e6
+#: A thread's share of a step's recurrent GEMM must reach this many float64 FLOPs (a
+#: float32 FLOP counts half: it takes about half the time) for the chunks of samples
+#: to run in parallel threads; below it, handing the GIL back and forth costs more
+#: than the second core saves. Measured, in float64 FLOPs a thread: 1.8x faster at
+#: 8 M, 1.2x at 2 M (Elman, H=128, float64), none at 1 M (Elman H=128 float32, LSTM
+#: and GRU H=64 in both dtypes), slower at 0.5 M (Elman H=64).
+PARALLEL_MIN_FLOPS = 2e6
 
 _POOL = {"pid": None, "workers": 0, "pool": None}
 _POOL_LOCK = threading.Lock()
@@ -215,15 +217,16 @@ def _thread_pool(n_threads):
         return _POOL["pool"]
 
 
-def plan_threads(spec, n_rows, n_threads):
-    """How many of ``n_threads`` threads to use on ``n_rows`` samples: one per chunk
-    of samples computed at once, as long as each keeps :data:`PARALLEL_MIN_FLOPS` of
-    a step's recurrent GEMM."""
+def plan_threads(spec, n_rows, n_threads, itemsize=8):
+    """How many of ``n_threads`` threads to use on ``n_rows`` samples of ``itemsize``
+    bytes a value: one per chunk of samples computed at once, as long as each keeps
+    :data:`PARALLEL_MIN_FLOPS` of a step's recurrent GEMM."""
     if n_threads <= 1:
         return 1
     G = CELLS[spec.cell][2]
     H = max(spec.hidden_sizes)
-    return max(1, min(n_threads, int(2.0 * n_rows * G * H * H // PARALLEL_MIN_FLOPS)))
+    flops = 2.0 * n_rows * G * H * H * itemsize / 8
+    return max(1, min(n_threads, int(flops // PARALLEL_MIN_FLOPS)))
 
 
 def _split_size(chunk, N, n_threads, spec, T, itemsize):
@@ -279,7 +282,7 @@ def predict_raw(weights, X, lengths, spec, chunk=None, n_threads=1):
     order = _sort_by_length(lengths)
     lengths_s = lengths if order is None else lengths[order]
     z = np.empty((N, spec.n_outputs), dtype=X.dtype)
-    n_threads = plan_threads(spec, N, n_threads)
+    n_threads = plan_threads(spec, N, n_threads, X.dtype.itemsize)
     size = _split_size(chunk, N, n_threads, spec, T, X.dtype.itemsize)
 
     def work(rows, T_c):
@@ -356,7 +359,7 @@ def loss_and_grad(theta, X, lengths, Y, spec, sample_weight=None, alpha=0.0, chu
         sw = None if sw is None else sw[order]
     sw_sum = float(N if sw is None else sw.sum())
     n_layers = len(spec.hidden_sizes)
-    n_threads = plan_threads(spec, N, n_threads)
+    n_threads = plan_threads(spec, N, n_threads, dtype.itemsize)
     size = _split_size(chunk, N, n_threads, spec, T, dtype.itemsize)
     shared = np.zeros(theta.shape, dtype=dtype)
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from scipy.special import expit, xlogy
 
+from skrnn import _network
 from skrnn._cells import CELLS
 from skrnn._network import (
     NetworkSpec,
@@ -277,10 +278,21 @@ def test_chunking_does_not_change_loss_or_grad(make_unequal_problem, cell, chunk
 @pytest.mark.parametrize("n_threads", [2, 3])
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 def test_threads_do_not_change_loss_grad_or_predictions(make_unequal_problem, cell,
-                                                         n_threads, chunk):
+                                                         n_threads, chunk, monkeypatch):
     """Chunks of samples computed in a thread pool give what one thread gives, and the
     same thing on every call (the chunks are summed in order, not as they finish)."""
     spec, theta, X, lengths, Y, sw = make_unequal_problem(cell)
+    # a problem this small stays on one thread unless the threshold is lowered
+    monkeypatch.setattr(_network, "PARALLEL_MIN_FLOPS", 1e-9)
+    pooled = []
+    map_chunks = _network._map_chunks
+
+    def spy(work, chunks, threads):
+        chunks = list(chunks)
+        pooled.append(threads > 1 and len(chunks) > 1)
+        return map_chunks(work, chunks, threads)
+
+    monkeypatch.setattr(_network, "_map_chunks", spy)
     loss, grad = loss_and_grad(theta, X, lengths, Y, spec, sw, 0.1, chunk)
     runs = [loss_and_grad(theta, X, lengths, Y, spec, sw, 0.1, chunk, n_threads)
             for _ in range(5)]
@@ -293,6 +305,7 @@ def test_threads_do_not_change_loss_grad_or_predictions(make_unequal_problem, ce
     z = predict_raw(W, X, lengths, spec, chunk)
     z_t = predict_raw(W, X, lengths, spec, chunk, n_threads)
     np.testing.assert_allclose(z_t, z, rtol=1e-12, atol=1e-15)
+    assert sum(pooled) == 6  # the 5 threaded gradients and the threaded predict
 
 
 @pytest.mark.parametrize("chunk", [None, 2])

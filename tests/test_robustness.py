@@ -491,10 +491,11 @@ def thread_models():
     X, y = data(n=20, T=4, F=2)
     small_reg = _fit_quiet(tiny(RNNRegressor), X, y)
     small_clf = _fit_quiet(tiny(RNNClassifier), X, np.digitize(y, [-0.5, 0.5]))
-    # a per-step GEMM of 2 * n * G * H * H >= 2 * PARALLEL_MIN_FLOPS: in the main
-    # thread, with two cores or more, the samples are split across threads
+    # a per-step GEMM of 2 * n * G * H * H >= 2 * PARALLEL_MIN_FLOPS float64 FLOPs,
+    # in float32 too: in the main thread, with two cores or more, the samples are
+    # split across threads
     H, G = 64, 3
-    n_large = int(np.ceil(2 * PARALLEL_MIN_FLOPS / (2 * G * H * H))) + 5
+    n_large = int(np.ceil(2 * 2 * PARALLEL_MIN_FLOPS / (2 * G * H * H))) + 5
     XL, yL = data(n=n_large, T=2, F=1, seed=1)
     large_reg = _fit_quiet(RNNRegressor(hidden_layer_sizes=(H,), cell="gru", max_iter=1,
                                         random_state=0), XL, yL)
@@ -521,7 +522,7 @@ def _calls(est, X, n_calls):
 
 def _split(est, X):
     """Whether a main-thread predict on ``X`` splits the samples across threads."""
-    return plan_threads(est._spec, len(X), skrnn_base._blas_cores()) > 1
+    return plan_threads(est._spec, len(X), skrnn_base._blas_cores(), X.dtype.itemsize) > 1
 
 
 def _assert_same_predictions(got, want):
