@@ -55,7 +55,7 @@ def param_shapes(spec):
 
 def n_params(spec):
     """Length of the flat parameter vector."""
-    return sum(int(np.prod(shape)) for _, shape in param_shapes(spec))
+    return sum(math.prod(shape) for _, shape in param_shapes(spec))
 
 
 def is_penalized(name):
@@ -68,7 +68,7 @@ def unpack(theta, spec):
     views = {}
     start = 0
     for name, shape in param_shapes(spec):
-        size = int(np.prod(shape))
+        size = math.prod(shape)
         views[name] = theta[start:start + size].reshape(shape)
         start += size
     return views
@@ -365,29 +365,31 @@ def loss_and_grad(theta, X, lengths, Y, spec, sample_weight=None, alpha=0.0, chu
 
     def work(rows, T_c, grad=None):
         """Loss of one chunk; its gradient is added into ``grad`` (a new vector, when
-        the chunks run in parallel)."""
-        grad = np.zeros(theta.shape, dtype=dtype) if grad is None else grad
-        dW = unpack(grad, spec)
-        idx = rows if order is None else order[rows]
-        Xc = _chunk_feature_major(X, T_c, idx)
-        Lc = lengths[rows]
-        z, h_last, caches = _forward_sorted(W, Xc, Lc, spec)
-        part, delta = loss_and_delta(z, Y[rows], spec.out_activation,
-                                     None if sw is None else sw[rows])
-        dW["out_weight"] += delta.T @ h_last
-        dW["out_bias"] += delta.sum(axis=0)
-        n = len(Lc)
-        dout = np.zeros((T_c, h_last.shape[1], n), dtype=dtype)  # feature-major
-        dout[Lc - 1, :, np.arange(n)] = delta @ W["out_weight"]
-        for k in range(n_layers - 1, -1, -1):
-            dout, (dwi, dwh, dbi, dbh) = backward(
-                dout, caches[k], W[f"weight_ih_l{k}"], W[f"weight_hh_l{k}"], need_dx=k > 0
-            )
-            dW[f"weight_ih_l{k}"] += dwi
-            dW[f"weight_hh_l{k}"] += dwh
-            dW[f"bias_ih_l{k}"] += dbi
-            dW[f"bias_hh_l{k}"] += dbh
-        return part, grad
+        the chunks run in parallel). Floating-point overflow is left to the caller,
+        which checks the loss and the gradient for non-finite values."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            grad = np.zeros(theta.shape, dtype=dtype) if grad is None else grad
+            dW = unpack(grad, spec)
+            idx = rows if order is None else order[rows]
+            Xc = _chunk_feature_major(X, T_c, idx)
+            Lc = lengths[rows]
+            z, h_last, caches = _forward_sorted(W, Xc, Lc, spec)
+            part, delta = loss_and_delta(z, Y[rows], spec.out_activation,
+                                         None if sw is None else sw[rows])
+            dW["out_weight"] += delta.T @ h_last
+            dW["out_bias"] += delta.sum(axis=0)
+            n = len(Lc)
+            dout = np.zeros((T_c, h_last.shape[1], n), dtype=dtype)  # feature-major
+            dout[Lc - 1, :, np.arange(n)] = delta @ W["out_weight"]
+            for k in range(n_layers - 1, -1, -1):
+                dout, (dwi, dwh, dbi, dbh) = backward(
+                    dout, caches[k], W[f"weight_ih_l{k}"], W[f"weight_hh_l{k}"], need_dx=k > 0
+                )
+                dW[f"weight_ih_l{k}"] += dwi
+                dW[f"weight_hh_l{k}"] += dwh
+                dW[f"bias_ih_l{k}"] += dbi
+                dW[f"bias_hh_l{k}"] += dbh
+            return part, grad
 
     loss_sum = 0.0
     chunks = _chunks(lengths, size)
