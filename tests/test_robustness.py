@@ -122,6 +122,8 @@ def test_loss_gradients_stay_finite_in_float32_and_float64(dtype):
 # Numerics: large inputs
 
 
+# overflow inside the work is the fit's to detect and report: no stray NumPy warning
+@pytest.mark.filterwarnings("error::RuntimeWarning")
 @pytest.mark.parametrize("solver", SOLVERS)
 @pytest.mark.parametrize(("cell", "activation"), CELLS, ids=CELL_IDS)
 def test_features_scaled_by_1e6_fit_and_predict_finite(cell, activation, solver):
@@ -293,6 +295,7 @@ def test_lbfgs_on_exploding_data_keeps_finite_weights(Est):
     assert np.all(np.isfinite(pred))
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")
 @pytest.mark.parametrize("solver", SOLVERS)
 def test_loss_not_finite_at_the_start_raises_and_keeps_the_fitted_model(solver):
     X, y = data()
