@@ -439,7 +439,7 @@ def gru_forward_fm(X, batch_sizes, w_ih, w_hh, b_ih, b_hh, activation=None,
     gates = np.matmul(Wi, Xa).reshape(T, 3, H, N)  # input side of all steps at once
     Hs = np.zeros((T + 1, H + 1, N), dtype=dtype)
     Hs[:, H] = 1
-    HN = np.zeros((T if keep_cache else 1, H, N), dtype=dtype)
+    HN = np.zeros((T, H, N), dtype=dtype) if keep_cache else None
     hp = np.empty((3, H, N), dtype=dtype)
     HP = hp.reshape(3 * H, N)
     rn = np.empty((H, N), dtype=dtype)
@@ -451,8 +451,11 @@ def gru_forward_fm(X, batch_sizes, w_ih, w_hh, b_ih, b_hh, activation=None,
             rz += hp[0:2, :, :n]
             _sigmoid_of_neg(rz)
             nn, r, z = g3[0, :, :n], g3[1, :, :n], g3[2, :, :n]
-            hn = HN[t if keep_cache else 0, :, :n]
-            hn[...] = hp[2, :, :n]
+            if keep_cache:
+                hn = HN[t, :, :n]
+                hn[...] = hp[2, :, :n]
+            else:
+                hn = hp[2, :, :n]
             np.multiply(r, hn, out=rn[:, :n])
             nn += rn[:, :n]
             _tanh_into(nn, nn)
