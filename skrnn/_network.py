@@ -196,9 +196,11 @@ def _forward_sorted(W, X, lengths, spec, keep_cache=True):
 #: A thread's share of a step's recurrent GEMM must reach this many float64 FLOPs (a
 #: float32 FLOP counts half: it takes about half the time) for the chunks of samples
 #: to run in parallel threads; below it, handing the GIL back and forth costs more
-#: than the second core saves. Measured, in float64 FLOPs a thread: 1.8x faster at
-#: 8 M, 1.2x at 2 M (Elman, H=128, float64), none at 1 M (Elman H=128 float32, LSTM
-#: and GRU H=64 in both dtypes), slower at 0.5 M (Elman H=64).
+#: than the second core saves. Measured on two cores with minibatches of 64 (H <= 64)
+#: or 128: 1.8x faster at H=256; 1.2x for the float64 Elman cell at H=128 (2.1 M
+#: float64 FLOPs a thread); no gain at about 1 M (the float32 Elman cell at H=128,
+#: the LSTM and the GRU at H=64 in both dtypes); slower below (the Elman cell at
+#: H=64).
 PARALLEL_MIN_FLOPS = 2e6
 
 _POOL = {"pid": None, "workers": 0, "pool": None}
