@@ -63,9 +63,6 @@ def _acc_over_steps(C, D, Z):
     weight gradient of a chunk of steps as one GEMM (both regrouped to ``(rows, t*N)``),
     instead of one small GEMM and one addition a step."""
     t, R, N = D.shape
-    if t == 1:
-        C += D[0] @ Z[0].T
-        return
     D2 = D.transpose(1, 0, 2).reshape(R, t * N)
     Z2 = Z.transpose(1, 0, 2).reshape(Z.shape[1], t * N)
     C += D2 @ Z2.T

@@ -231,16 +231,18 @@ def plan_threads(spec, n_rows, n_threads, itemsize=8):
     return max(1, min(n_threads, int(flops // PARALLEL_MIN_FLOPS)))
 
 
-def _split_size(chunk, N, n_threads, spec, T, itemsize):
-    """Samples per chunk: at most ``chunk``, or what the memory budget allows (shared
-    by the ``n_threads`` chunks in flight), with the ``N`` samples cut into chunks of
-    even sizes whose number is a multiple of ``n_threads``, so that no thread is left
-    working alone on a last chunk (an LSTM minibatch of 128 cut 44 + 44 + 40 for two
-    threads took 1.21x as long as 32 + 32 + 32 + 32)."""
+def _plan_chunks(spec, N, T, itemsize, chunk, n_threads):
+    """``(threads, samples per chunk)`` for ``N`` samples of ``T`` steps: the threads
+    from :func:`plan_threads`; the chunks at most ``chunk`` samples, or what the memory
+    budget allows (shared by the chunks in flight), cut to even sizes whose number is
+    a multiple of the threads, so that no thread is left working alone on a last chunk
+    (an LSTM minibatch of 128 cut 44 + 44 + 40 for two threads took 1.21x as long as
+    32 + 32 + 32 + 32)."""
+    n_threads = plan_threads(spec, N, n_threads, itemsize)
     size = chunk or max(1, chunk_size(spec, T, itemsize) // n_threads)
     count = math.ceil(N / max(1, size))
     count = n_threads * math.ceil(count / n_threads)
-    return max(1, math.ceil(N / count))
+    return n_threads, max(1, math.ceil(N / count))
 
 
 def _map_chunks(work, chunks, n_threads):
@@ -284,8 +286,7 @@ def predict_raw(weights, X, lengths, spec, chunk=None, n_threads=1):
     order = _sort_by_length(lengths)
     lengths_s = lengths if order is None else lengths[order]
     z = np.empty((N, spec.n_outputs), dtype=X.dtype)
-    n_threads = plan_threads(spec, N, n_threads, X.dtype.itemsize)
-    size = _split_size(chunk, N, n_threads, spec, T, X.dtype.itemsize)
+    n_threads, size = _plan_chunks(spec, N, T, X.dtype.itemsize, chunk, n_threads)
 
     def work(rows, T_c):
         idx = rows if order is None else order[rows]
@@ -361,8 +362,7 @@ def loss_and_grad(theta, X, lengths, Y, spec, sample_weight=None, alpha=0.0, chu
         sw = None if sw is None else sw[order]
     sw_sum = float(N if sw is None else sw.sum())
     n_layers = len(spec.hidden_sizes)
-    n_threads = plan_threads(spec, N, n_threads, dtype.itemsize)
-    size = _split_size(chunk, N, n_threads, spec, T, dtype.itemsize)
+    n_threads, size = _plan_chunks(spec, N, T, dtype.itemsize, chunk, n_threads)
     shared = np.zeros(theta.shape, dtype=dtype)
 
     def work(rows, T_c, grad=None):
