@@ -228,3 +228,44 @@ def test_alpha_adds_the_documented_penalty(weighted_problem):
                                rtol=1e-10, atol=1e-15)
     assert np.all((grad1 - grad0)[mask_flat == 0] == 0)  # biases are not penalized
     assert W["bias_ih_l0"].any()  # ... and are non-zero here, so that shows something
+
+
+class _PoisonedNumPy:
+    """NumPy whose ``empty`` and ``empty_like`` fill with NaN: any read of an
+    uninitialised buffer then shows up in the outputs."""
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+    @staticmethod
+    def empty(shape, dtype=float, **kwargs):
+        return np.full(shape, np.nan, dtype=dtype, **kwargs)
+
+    @staticmethod
+    def empty_like(a, dtype=None, **kwargs):
+        return np.full_like(a, np.nan, dtype=dtype, **kwargs)
+
+
+@pytest.mark.parametrize("ragged", [False, True], ids=["equal-lengths", "ragged"])
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_cells_never_read_uninitialised_buffers(weighted_problem, monkeypatch, cell,
+                                                ragged):
+    """The cells skip zeroing buffers that every step overwrites (equal lengths); with
+    every uninitialised buffer full of NaN, the loss, the gradient and the
+    predictions of a two-layer network are unchanged."""
+    from skrnn import _cells
+    from skrnn._network import predict_raw
+
+    spec, theta, X, lengths, Y = weighted_problem(cell, "identity")
+    if not ragged:
+        X = np.random.RandomState(3).standard_normal(X.shape)
+        lengths = np.full_like(lengths, X.shape[0])
+    expected = loss_and_grad(theta, X, lengths, Y, spec, alpha=0.1)
+    expected_z = predict_raw(unpack(theta, spec), X, lengths, spec)
+    monkeypatch.setattr(_cells, "np", _PoisonedNumPy())
+    loss, grad = loss_and_grad(theta, X, lengths, Y, spec, alpha=0.1)
+    z = predict_raw(unpack(theta, spec), X, lengths, spec)
+    assert np.isfinite(loss) and np.all(np.isfinite(grad)) and np.all(np.isfinite(z))
+    assert loss == expected[0]
+    np.testing.assert_array_equal(grad, expected[1])
+    np.testing.assert_array_equal(z, expected_z)
