@@ -107,10 +107,15 @@ def _sigmoid_of_neg(a):
 
 
 def _tanh_of_neg2(a):
-    """``a`` holds ``-2x``; leaves ``tanh(x) = 2 sigmoid(2x) - 1`` in ``a``."""
-    _sigmoid_of_neg(a)
-    a *= _TWO[a.dtype]
-    a -= _ONE[a.dtype]
+    """``a`` holds ``-2x``; leaves ``tanh(x) = 2 / (1 + exp(-2x)) - 1`` in ``a``.
+
+    The 2 is the dividend (one pass fewer than ``2 sigmoid(2x) - 1``, and bitwise the
+    same: doubling is exact, so ``2 / y`` rounds to twice ``1 / y``)."""
+    one = _ONE[a.dtype]
+    np.exp(a, out=a)
+    a += one
+    np.divide(_TWO[a.dtype], a, out=a)
+    a -= one
 
 
 def _fast_tanh(dtype):
