@@ -40,9 +40,11 @@ Speed
 * The GRU projects the input of all timesteps with one batched GEMM before the loop,
   and does the recurrent GEMM per step.
 * The logistic is ``1 / (1 + exp(-a))`` with the ``-1`` folded into a scaled copy of
-  the weights, and ``tanh(a) = 2 sigmoid(2a) - 1`` with the ``-2`` folded in, so one
-  ``np.exp`` activates all the gates of a step (``np.exp`` is vectorized where
-  ``np.tanh`` on float64 often is not).
+  the weights, and ``tanh(a) = 2 / (1 + exp(-2a)) - 1`` with the ``-2`` folded in, so
+  one ``np.exp`` activates all the gates of a step (``np.tanh`` is slower: see
+  :func:`_np_tanh`).
+* When every sequence runs every step, the caches are allocated without zeroing
+  (:func:`_allocator`).
 * The backward pass first computes, for a cache-sized chunk of timesteps at once, the
   derivative factors of each step, on a gate-major copy of the chunk's gates (ufuncs
   on contiguous blocks); the step loop is then a few multiplications and two GEMMs.
@@ -118,15 +120,26 @@ def _tanh_of_neg2(a):
     a -= one
 
 
-def _fast_tanh(dtype):
-    """Whether ``np.tanh`` beats the ``exp`` route: float32 ``np.tanh`` is vectorized,
-    float64 ``np.tanh`` is scalar code on many x86 CPUs (17 against 7 ns an element)."""
-    return dtype == np.float32
+#: Hidden sizes from which float32 ``tanh`` goes by the ``exp`` route too.
+EXP_TANH_MIN_H_FLOAT32 = 32
 
 
-def _tanh_into(a, out):
-    """``out = tanh(a)`` (``out`` may be ``a``)."""
-    if _fast_tanh(out.dtype):
+def _np_tanh(dtype, H):
+    """Whether to call ``np.tanh`` rather than go by ``exp`` (:func:`_tanh_of_neg2`).
+
+    float64 ``np.tanh`` is scalar code on x86 (16 against 6 ns an element for
+    ``np.exp``). float32 ``np.tanh`` is vectorized, but on the AVX2 machine of the
+    benchmarks it took 2.6 to 4 ns an element, and the four calls of the ``exp`` route
+    1.7 to 2.2 ns from 4096 elements a call on (0.63 to 0.88 of the time); at 1024
+    elements, about a step's block at H=16, the single call wins (0.70). The choice
+    depends on the model only, never on the batch, so that a sequence's output does
+    not depend on the sequences it is computed with."""
+    return dtype == np.float32 and H < EXP_TANH_MIN_H_FLOAT32
+
+
+def _tanh_into(a, out, use_np_tanh):
+    """``out = tanh(a)`` (``out`` may be ``a``), by ``np.tanh`` or by ``exp``."""
+    if use_np_tanh:
         np.tanh(a, out=out)
     else:
         np.multiply(a, _MINUS_TWO[out.dtype], out=out)
@@ -137,11 +150,11 @@ def _relu(a):
     np.maximum(a, _ZERO[a.dtype], out=a)
 
 
-def _elman_activation(activation, dtype):
+def _elman_activation(activation, dtype, H):
     """``(scale, finish)``: the pre-activation times ``scale`` is what the GEMM
     computes, and ``finish`` turns it into the activation in place."""
     if activation == "tanh":
-        return (1.0, lambda a: np.tanh(a, out=a)) if _fast_tanh(dtype) else (
+        return (1.0, lambda a: np.tanh(a, out=a)) if _np_tanh(dtype, H) else (
             -2.0, _tanh_of_neg2)
     if activation == "logistic":
         return -1.0, _sigmoid_of_neg
@@ -268,7 +281,7 @@ def rnn_forward_fm(X, batch_sizes, w_ih, w_hh, b_ih, b_hh, activation="tanh",
     Elman cache is its own output."""
     T, F, N = X.shape
     H = w_hh.shape[1]
-    scale, finish = _elman_activation(activation, X.dtype)
+    scale, finish = _elman_activation(activation, X.dtype, H)
     W = _stacked_weights(w_ih, b_ih + b_hh, w_hh, X.dtype)
     if scale != 1.0:
         W = W * scale
@@ -362,6 +375,7 @@ def lstm_forward_fm(X, batch_sizes, w_ih, w_hh, b_ih, b_hh, activation=None,
     TC = new((Tg, H, N), dtype=dtype)
     ig = np.empty((H, N), dtype=dtype)
     one, two = _ONE[dtype], _TWO[dtype]
+    use_np_tanh = _np_tanh(dtype, H)
     with np.errstate(over="ignore"):
         for t, n in enumerate(batch_sizes):
             j = t if keep_cache else 0
@@ -378,7 +392,7 @@ def lstm_forward_fm(X, batch_sizes, w_ih, w_hh, b_ih, b_hh, activation=None,
             np.multiply(i, gg, out=ig[:, :n])
             c += ig[:, :n]
             tc = TC[j, :, :n]
-            _tanh_into(c, tc)
+            _tanh_into(c, tc, use_np_tanh)
             np.multiply(o, tc, out=Z[t + 1, F + 1:, :n])
     cache = LSTMCache(Z, gates, Cs, TC, batch_sizes) if keep_cache else None
     return Z[1:, F + 1:], cache
@@ -502,6 +516,7 @@ def gru_forward_fm(X, batch_sizes, w_ih, w_hh, b_ih, b_hh, activation=None,
     hp = np.empty((3, H, N), dtype=dtype)
     HP = hp.reshape(3 * H, N)
     rn = np.empty((H, N), dtype=dtype)
+    use_np_tanh = _np_tanh(dtype, H)
     with np.errstate(over="ignore"):
         for t, n in enumerate(batch_sizes):
             g3 = gates[t]
@@ -517,7 +532,7 @@ def gru_forward_fm(X, batch_sizes, w_ih, w_hh, b_ih, b_hh, activation=None,
                 hn = hp[2, :, :n]
             np.multiply(r, hn, out=rn[:, :n])
             nn += rn[:, :n]
-            _tanh_into(nn, nn)
+            _tanh_into(nn, nn, use_np_tanh)
             h = Hs[t + 1, :H, :n]
             np.subtract(Hs[t, :H, :n], nn, out=h)  # h = n + z * (h_prev - n)
             h *= z

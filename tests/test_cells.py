@@ -363,9 +363,12 @@ def test_one_step_elman_is_an_mlp():
     np.testing.assert_allclose(z, expected, rtol=1e-12)
 
 
+@pytest.mark.parametrize("hidden", [(4, 3), (40, 32)], ids=["np-tanh", "exp-tanh"])
 @pytest.mark.parametrize("cell, activation", CELL_CONFIGS)
-def test_float32_work_stays_float32(make_batch, cell, activation):
-    spec, theta, X, lengths = make_batch(cell, activation)
+def test_float32_work_stays_float32(make_batch, cell, activation, hidden):
+    """Both float32 routes to tanh: ``np.tanh`` below ``EXP_TANH_MIN_H_FLOAT32`` hidden
+    units, the ``exp`` route from there."""
+    spec, theta, X, lengths = make_batch(cell, activation, hidden=hidden)
     rng = np.random.RandomState(6)
     Y = rng.standard_normal((len(lengths), spec.n_outputs))
     theta32, X32 = theta.astype(np.float32), X.astype(np.float32)
@@ -382,3 +385,22 @@ def test_float32_work_stays_float32(make_batch, cell, activation):
     assert _rel(grad32, grad64) < 1e-4
     # float32 data with float64 weights: the work and the prediction are float32
     assert predict_raw(unpack(theta, spec), X32, lengths, spec).dtype == np.float32
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_tanh_by_exp_matches_np_tanh(dtype):
+    """The ``exp`` route to tanh (float64, and float32 from 32 hidden units) agrees
+    with ``np.tanh`` to a few units in the last place, saturates to exactly -1 and 1,
+    and never makes a NaN."""
+    from skrnn._cells import _tanh_of_neg2
+
+    rng = np.random.RandomState(0)
+    x = np.concatenate([np.linspace(-12, 12, 20001), 10.0 ** rng.uniform(-8, 4, 5000),
+                        -(10.0 ** rng.uniform(-8, 4, 5000)), [0.0, 1e30, -1e30]])
+    x = x.astype(dtype)
+    a = (-2 * x.astype(np.float64)).astype(dtype)  # what the scaled weights produce
+    with np.errstate(over="ignore"):
+        _tanh_of_neg2(a)
+    eps = np.finfo(dtype).eps
+    np.testing.assert_allclose(a, np.tanh(x), rtol=0, atol=4 * eps)
+    assert np.all(a[x > 20] == 1) and np.all(a[x < -20] == -1)
