@@ -24,8 +24,9 @@ Symbols: ``T`` timesteps, ``N`` sequences, ``F`` input features, ``H`` hidden un
     ``*_backward`` take the natural time-major ``(T, N, F)`` and ``(T, N, H)`` arrays
     and call the kernels (the tests and the documentation use these).
 
-* ``forward`` returns the outputs (a sequence that has already ended outputs zero) and
-  a cache, a ``NamedTuple`` of arrays that ``backward`` consumes. Nothing is stored
+* ``forward`` returns the outputs (a sequence that has already ended outputs zero,
+  except from the LSTM kernel without a cache, which leaves those outputs undefined)
+  and a cache, a ``NamedTuple`` of arrays that ``backward`` consumes. Nothing is stored
   anywhere else, so concurrent calls are safe.
 * ``backward(dout, cache, w_ih, w_hh, need_dx)`` takes ``d loss / d outputs`` and returns
   ``dX`` (or ``None``) and the four parameter gradients in PyTorch layout.
@@ -41,10 +42,11 @@ Speed
   and does the recurrent GEMM per step.
 * The logistic is ``1 / (1 + exp(-a))`` with the ``-1`` folded into a scaled copy of
   the weights, and ``tanh(a) = 2 / (1 + exp(-2a)) - 1`` with the ``-2`` folded in, so
-  one ``np.exp`` activates all the gates of a step (``np.tanh`` is slower: see
+  one ``np.exp`` activates all the gates of an Elman or LSTM step, and the GRU's
+  ``r, z`` (``np.tanh`` is slower, except in float32 at small H: see
   :func:`_np_tanh`).
-* When every sequence runs every step, the caches are allocated without zeroing
-  (:func:`_allocator`).
+* When every sequence runs every step, the caches and per-step buffers are allocated
+  without zeroing (:func:`_all_running`).
 * The backward pass first computes, for a cache-sized chunk of timesteps at once, the
   derivative factors of each step, on a gate-major copy of the chunk's gates (ufuncs
   on contiguous blocks); the step loop is then a few multiplications and two GEMMs.
@@ -111,8 +113,11 @@ def _sigmoid_of_neg(a):
 def _tanh_of_neg2(a):
     """``a`` holds ``-2x``; leaves ``tanh(x) = 2 / (1 + exp(-2x)) - 1`` in ``a``.
 
-    The 2 is the dividend (one pass fewer than ``2 sigmoid(2x) - 1``, and bitwise the
-    same: doubling is exact, so ``2 / y`` rounds to twice ``1 / y``)."""
+    The 2 is the dividend: one pass fewer than ``2 sigmoid(2x) - 1``, and the same
+    result bitwise (doubling is exact, so ``2 / y`` rounds to twice ``1 / y``, except
+    where ``1 / y`` is subnormal, which the ``- 1`` then rounds away). The absolute
+    error is about ``eps``, so near 0 the relative error is larger than
+    ``np.tanh``'s."""
     one = _ONE[a.dtype]
     np.exp(a, out=a)
     a += one
@@ -130,10 +135,12 @@ def _np_tanh(dtype, H):
     float64 ``np.tanh`` is scalar code on x86 (16 against 6 ns an element for
     ``np.exp``). float32 ``np.tanh`` is vectorized, but on the AVX2 machine of the
     benchmarks it took 2.6 to 4 ns an element, and the four calls of the ``exp`` route
-    1.7 to 2.2 ns from 4096 elements a call on (0.63 to 0.88 of the time); at 1024
-    elements, about a step's block at H=16, the single call wins (0.70). The choice
-    depends on the model only, never on the batch, so that a sequence's output does
-    not depend on the sequences it is computed with."""
+    1.7 to 2.2 ns from 4096 elements a call on (0.63 to 0.88 of the time). On a step's
+    block of 64 sequences the ``exp`` route (with the ``-2`` multiply of the LSTM and
+    the GRU) took 1.37x the time of ``np.tanh`` at H=16, 1.24x at H=24, 0.97x at H=32
+    and 0.86x at H=64. The choice depends on the model only, never on the batch, so
+    that a sequence's output does not depend on the sequences it is computed with.
+    The ``exp`` route's error is absolute, about ``eps`` (see :func:`_tanh_of_neg2`)."""
     return dtype == np.float32 and H < EXP_TANH_MIN_H_FLOAT32
 
 
@@ -177,15 +184,22 @@ def _elman_derivative(activation, h, out):
         out[...] = 1
 
 
-def _allocator(batch_sizes, N):
-    """``np.empty`` when every sequence runs every step, else ``np.zeros``.
+def _all_running(batch_sizes, N):
+    """Whether all ``N`` sequences run every step.
 
-    When all ``N`` sequences run every step, each step writes its whole block of the
-    forward caches and of the backward's per-step buffers before anything reads it, so
-    zeroing them first is wasted work: a memset of the gate cache alone took about
-    75 us a minibatch (LSTM, H=64, T=50, float32). With ragged lengths the padding
-    columns must read as zero (the weight-gradient GEMMs run over them)."""
-    return np.empty if not batch_sizes or batch_sizes[-1] == N else np.zeros
+    Then each step writes its whole block of the forward caches and of the backward's
+    per-step buffers before anything reads it, and the kernels allocate them with
+    ``np.empty``: zeroing them first is wasted work (a memset of the gate cache alone
+    took about 75 us a minibatch, LSTM, H=64, T=50, float32). With ragged lengths they
+    use ``np.zeros``: the padding columns must read as zero, since the weight-gradient
+    GEMMs run over them. (The LSTM kernel without a cache, which has no backward,
+    always skips the zeroing.)"""
+    return len(batch_sizes) == 0 or batch_sizes[-1] == N
+
+
+def _allocator(batch_sizes, N):
+    """``np.empty`` if :func:`_all_running`, else ``np.zeros``."""
+    return np.empty if _all_running(batch_sizes, N) else np.zeros
 
 
 def _stacked_input(X, H, full):
@@ -285,7 +299,7 @@ def rnn_forward_fm(X, batch_sizes, w_ih, w_hh, b_ih, b_hh, activation="tanh",
     W = _stacked_weights(w_ih, b_ih + b_hh, w_hh, X.dtype)
     if scale != 1.0:
         W = W * scale
-    Z = _stacked_input(X, H, _allocator(batch_sizes, N) is np.empty)
+    Z = _stacked_input(X, H, _all_running(batch_sizes, N))
     with np.errstate(over="ignore"):
         for t, n in enumerate(batch_sizes):
             h = Z[t + 1, F + 1:, :n]
@@ -359,15 +373,18 @@ def _lstm_rows(H):
 def lstm_forward_fm(X, batch_sizes, w_ih, w_hh, b_ih, b_hh, activation=None,
                     keep_cache=True):
     """Feature-major kernel of :func:`lstm_forward`. With ``keep_cache=False`` only the
-    outputs are kept (prediction), in ``O(N H)`` working memory besides them."""
+    outputs are kept (prediction), in ``O(N H)`` working memory besides them, and the
+    outputs past a sequence's end are left undefined instead of zero (nothing reads
+    them: each step reads only its running sequences)."""
     T, F, N = X.shape
     H = w_hh.shape[1]
     dtype = X.dtype
     W = _stacked_weights(w_ih, b_ih + b_hh, w_hh, dtype, _lstm_rows(H))
     W[:3 * H] *= -1  # sigmoid(a) = 1 / (1 + exp(-a))
-    W[3 * H:] *= -2  # tanh(a) = 2 sigmoid(2a) - 1
-    new = _allocator(batch_sizes, N) if keep_cache else np.empty
-    Z = _stacked_input(X, H, new is np.empty)
+    W[3 * H:] *= -2  # g: tanh(a) = 2 sigmoid(2a) - 1
+    full = not keep_cache or _all_running(batch_sizes, N)
+    new = np.empty if full else np.zeros
+    Z = _stacked_input(X, H, full)
     Tg = T if keep_cache else 1
     gates = new((Tg, 4, H, N), dtype=dtype)
     Cs = new((T + 1 if keep_cache else 2, H, N), dtype=dtype)
