@@ -287,3 +287,26 @@ def test_cells_never_read_uninitialised_buffers(monkeypatch, cell, activation, d
     assert loss == expected[0]
     np.testing.assert_array_equal(grad, expected[1])
     np.testing.assert_array_equal(z, expected[2])
+
+
+@pytest.mark.parametrize("lengths", [(7, 7, 7, 7, 7), (3, 7, 1, 5, 7)], ids=["equal", "ragged"])
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_backward_does_not_depend_on_its_chunks_of_timesteps(monkeypatch, cell, lengths):
+    """The backward passes cut the timesteps into chunks (for the derivative factors
+    and the weight-gradient GEMMs); how they are cut changes the order of the sums
+    only."""
+    from skrnn import _cells
+
+    rng = np.random.RandomState(2)
+    lengths = np.array(lengths)
+    spec = NetworkSpec(cell, "tanh", 3, (5, 4), 2, "identity")
+    theta = init_params(spec, rng) + 0.2 * rng.standard_normal(n_params(spec))
+    X = rng.standard_normal((lengths.max(), len(lengths), 3))
+    Y = rng.standard_normal((len(lengths), 2))
+    expected = loss_and_grad(theta, X, lengths, Y, spec)
+    for chunk in (1, 2, 3):
+        monkeypatch.setattr(_cells, "_chunk_steps", lambda T, _, c=chunk: min(T, c))
+        loss, grad = loss_and_grad(theta, X, lengths, Y, spec)
+        np.testing.assert_allclose(loss, expected[0], rtol=1e-13)
+        np.testing.assert_allclose(grad, expected[1], rtol=1e-12, atol=1e-14)
+
