@@ -510,7 +510,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                         Xb, Lb, Yb = sub.X, sub.lengths, Y[idx]
                     loss, grad = loss_and_grad(theta, Xb, Lb, Yb, spec, sw_b, self.alpha,
                                                n_threads=n_threads)
-                    if not (np.isfinite(loss) and np.all(np.isfinite(grad))):
+                    if not (np.isfinite(loss) and np.isfinite(grad).all()):
                         if n_updates == 0:
                             _raise_not_finite_at_start(loss, seq, Y)
                         theta[:] = prev
@@ -521,7 +521,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                     prev[:] = theta
                     optimizer.update(theta, grad)
                     n_updates += 1
-                    if not np.all(np.isfinite(theta)):
+                    if not np.isfinite(theta).all():
                         theta[:] = prev
                         diverged = True
                         break

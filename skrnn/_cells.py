@@ -54,6 +54,7 @@ Speed
   NumPy takes faster than Python numbers.
 """
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -212,6 +213,11 @@ def _stacked_input(X, H, full):
     return Z
 
 
+def _read_only(a):
+    a.flags.writeable = False
+    return a
+
+
 def _stacked_weights(w_ih, b, w_hh, dtype, rows=None):
     """``[W_ih | b | W_hh]`` ``(G*H, F+1+H)``, rows permuted by ``rows``."""
     if rows is not None:
@@ -360,11 +366,13 @@ class LSTMCache(NamedTuple):
     batch_sizes: list
 
 
+@functools.lru_cache(maxsize=32)
 def _lstm_rows(H):
     """Row permutation from PyTorch's gate order (i, f, g, o) to the internal
     (o, i, f, g): the three logistic gates first and side by side, and the three
-    gates that multiply the cell-state gradient (i, f, g) adjacent."""
-    return np.concatenate([np.arange(3 * H, 4 * H), np.arange(0, 3 * H)])
+    gates that multiply the cell-state gradient (i, f, g) adjacent (read-only, made
+    once an ``H``)."""
+    return _read_only(np.concatenate([np.arange(3 * H, 4 * H), np.arange(0, 3 * H)]))
 
 
 def lstm_forward_fm(X, batch_sizes, w_ih, w_hh, b_ih, b_hh, activation=None,
@@ -499,12 +507,14 @@ class GRUCache(NamedTuple):
     batch_sizes: list
 
 
+@functools.lru_cache(maxsize=32)
 def _gru_rows(H):
     """Internal row orders: the input side is (n, r, z), the recurrent side (r, z, n),
     so that the input-side gradient [n; r; z] and the recurrent-side gradient
-    [r; z; r * n] are two overlapping windows of one buffer."""
-    return (np.concatenate([np.arange(2 * H, 3 * H), np.arange(0, 2 * H)]),
-            np.arange(3 * H))
+    [r; z; r * n] are two overlapping windows of one buffer (read-only, made once an
+    ``H``)."""
+    return (_read_only(np.concatenate([np.arange(2 * H, 3 * H), np.arange(0, 2 * H)])),
+            _read_only(np.arange(3 * H)))
 
 
 def gru_forward_fm(X, batch_sizes, w_ih, w_hh, b_ih, b_hh, activation=None,

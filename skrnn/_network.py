@@ -10,6 +10,7 @@ whose names, shapes and gate order are PyTorch's (``weight_ih_l0``, ``weight_hh_
 ``out_bias``), so weights move to and from ``torch.nn.RNN/LSTM/GRU`` by name.
 """
 
+import functools
 import math
 import os
 import threading
@@ -38,6 +39,20 @@ class NetworkSpec(NamedTuple):
 
 def param_shapes(spec):
     """List of ``(name, shape)`` in the order of the flat vector."""
+    return [(name, shape) for name, shape, _, _ in _layout(spec)]
+
+
+def _layout(spec):
+    """``(name, shape, start, stop)`` of each parameter in the flat vector, made once
+    a spec (a minibatch step unpacks the parameters and the gradient)."""
+    try:
+        return _cached_layout(spec)
+    except TypeError:  # an unhashable field, such as a list of hidden sizes
+        return _cached_layout.__wrapped__(spec)
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_layout(spec):
     G = CELLS[spec.cell][2]
     shapes = []
     fan_in = spec.n_features
@@ -50,12 +65,19 @@ def param_shapes(spec):
         ]
         fan_in = H
     shapes += [("out_weight", (spec.n_outputs, fan_in)), ("out_bias", (spec.n_outputs,))]
-    return shapes
+    layout = []
+    start = 0
+    for name, shape in shapes:
+        stop = start + math.prod(shape)
+        layout.append((name, shape, start, stop))
+        start = stop
+    return tuple(layout)
 
 
 def n_params(spec):
     """Length of the flat parameter vector."""
-    return sum(math.prod(shape) for _, shape in param_shapes(spec))
+    layout = _layout(spec)
+    return layout[-1][3]
 
 
 def is_penalized(name):
@@ -65,13 +87,8 @@ def is_penalized(name):
 
 def unpack(theta, spec):
     """Named views into the flat vector ``theta``: writing to a view writes ``theta``."""
-    views = {}
-    start = 0
-    for name, shape in param_shapes(spec):
-        size = math.prod(shape)
-        views[name] = theta[start:start + size].reshape(shape)
-        start += size
-    return views
+    return {name: theta[start:stop].reshape(shape)
+            for name, shape, start, stop in _layout(spec)}
 
 
 def pack(weights, spec, dtype=None):
@@ -133,13 +150,15 @@ def init_params(spec, rng, dtype=np.float64):
 def _batch_sizes(lengths, T):
     """Number of sequences with ``length > t`` for each step; ``lengths`` sorted
     longest first. A list of Python ints, for a fast time loop."""
+    if len(lengths) == 0 or lengths[-1] >= T:  # every sequence runs every step
+        return [len(lengths)] * T
     counts = np.bincount(lengths, minlength=T + 1)
     return (len(lengths) - np.cumsum(counts)[:T]).tolist()
 
 
 def _sort_by_length(lengths):
     """Permutation that sorts longest first, or ``None`` when already sorted."""
-    if np.all(lengths[:-1] >= lengths[1:]):
+    if (lengths[:-1] >= lengths[1:]).all():
         return None
     return np.argsort(-lengths, kind="stable")
 
@@ -170,7 +189,7 @@ def _chunks(lengths_sorted, size):
 
 def _cast_weights(weights, spec, dtype):
     return {name: np.asarray(weights[name]).astype(dtype, copy=False)
-            for name, _ in param_shapes(spec)}
+            for name, _, _, _ in _layout(spec)}
 
 
 def _forward_sorted(W, X, lengths, spec, keep_cache=True):

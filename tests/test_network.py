@@ -6,6 +6,7 @@ import pytest
 
 from skrnn._network import (
     NetworkSpec,
+    _batch_sizes,
     init_params,
     is_penalized,
     loss_and_grad,
@@ -65,6 +66,30 @@ def test_unpack_gives_writable_views(spec):
     size = GATES[spec.cell] * 4
     assert np.all(theta[start:start + size] == -1.0)
     assert np.sum(theta == -1.0) == size
+
+
+def test_layout_is_cached_per_spec_and_safe_to_mutate(spec):
+    shapes = param_shapes(spec)
+    shapes.append(("extra", (1,)))  # a caller's list: the cached layout is unaffected
+    assert param_shapes(spec) == shapes[:-1]
+    assert n_params(spec) == sum(int(np.prod(s)) for _, s in shapes[:-1])
+    # a spec with a list of hidden sizes is unhashable: same layout, uncached
+    listed = spec._replace(hidden_sizes=list(spec.hidden_sizes))
+    assert param_shapes(listed) == param_shapes(spec)
+    theta = np.arange(n_params(spec), dtype=np.float64)
+    for (n1, v1), (n2, v2) in zip(unpack(theta, listed).items(), unpack(theta, spec).items(),
+                                  strict=True):
+        assert n1 == n2 and v1.shape == v2.shape and np.shares_memory(v1, v2)
+
+
+@pytest.mark.parametrize("lengths, T", [([3, 3, 3], 3), ([5, 3, 3, 1], 5), ([4, 4, 2], 4),
+                                        ([], 2), ([2, 2], 2)])
+def test_batch_sizes_count_running_sequences(lengths, T):
+    lengths = np.array(lengths, dtype=np.intp)
+    expected = [int(np.sum(lengths > t)) for t in range(T)]
+    got = _batch_sizes(lengths, T)
+    assert got == expected
+    assert all(type(n) is int for n in got)
 
 
 def test_pack_unpack_round_trip(spec):
