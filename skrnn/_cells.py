@@ -77,6 +77,12 @@ def _acc_over_steps(C, D, Z):
 # Elementwise helpers, all in place on (views of) feature-major blocks.
 
 
+def _read_only(a):
+    """``a``, made read-only (for arrays shared between calls)."""
+    a.flags.writeable = False
+    return a
+
+
 class _Constant(dict):
     """One number as a read-only 0-d array of each dtype, made on first use.
 
@@ -90,8 +96,7 @@ class _Constant(dict):
         self.value = value
 
     def __missing__(self, dtype):
-        const = np.full((), self.value, dtype=dtype)
-        const.flags.writeable = False
+        const = _read_only(np.full((), self.value, dtype=dtype))
         self[dtype] = const
         return const
 
@@ -211,11 +216,6 @@ def _stacked_input(X, H, full):
     Z[:, F] = 1
     Z[0 if full else slice(None), F + 1:] = 0
     return Z
-
-
-def _read_only(a):
-    a.flags.writeable = False
-    return a
 
 
 def _stacked_weights(w_ih, b, w_hh, dtype, rows=None):
