@@ -35,6 +35,21 @@ class NetworkSpec(NamedTuple):
     hidden_sizes: tuple  # (H_0, H_1, ...), one entry per stacked layer
     n_outputs: int
     out_activation: str  # 'identity', 'exp', 'logistic' or 'softmax'
+    bidirectional: bool = False  # each layer also reads its sequence backwards
+    pooling: str = "last"  # 'last', 'mean' or 'max': the last layer's states -> head
+
+    @property
+    def n_directions(self):
+        return 2 if self.bidirectional else 1
+
+    @property
+    def n_pooled(self):
+        """Width of the pooled features the head reads."""
+        return self.n_directions * self.hidden_sizes[-1]
+
+
+#: Suffixes of a layer's parameter names, one a direction (PyTorch's names).
+_DIRECTIONS = ("", "_reverse")
 
 
 def param_shapes(spec):
@@ -57,13 +72,14 @@ def _cached_layout(spec):
     shapes = []
     fan_in = spec.n_features
     for k, H in enumerate(spec.hidden_sizes):
-        shapes += [
-            (f"weight_ih_l{k}", (G * H, fan_in)),
-            (f"weight_hh_l{k}", (G * H, H)),
-            (f"bias_ih_l{k}", (G * H,)),
-            (f"bias_hh_l{k}", (G * H,)),
-        ]
-        fan_in = H
+        for suffix in _DIRECTIONS[:spec.n_directions]:
+            shapes += [
+                (f"weight_ih_l{k}{suffix}", (G * H, fan_in)),
+                (f"weight_hh_l{k}{suffix}", (G * H, H)),
+                (f"bias_ih_l{k}{suffix}", (G * H,)),
+                (f"bias_hh_l{k}{suffix}", (G * H,)),
+            ]
+        fan_in = spec.n_directions * H
     shapes += [("out_weight", (spec.n_outputs, fan_in)), ("out_bias", (spec.n_outputs,))]
     layout = []
     start = 0
@@ -133,15 +149,16 @@ def init_params(spec, rng, dtype=np.float64):
     fan_in = spec.n_features
     for k, H in enumerate(spec.hidden_sizes):
         limit = np.sqrt(6.0 / (fan_in + H))
-        w_ih = views[f"weight_ih_l{k}"]
-        w_hh = views[f"weight_hh_l{k}"]
-        for gate in range(G):
-            rows = slice(gate * H, (gate + 1) * H)
-            w_ih[rows] = rng.uniform(-limit, limit, size=(H, fan_in))
-            w_hh[rows] = _orthogonal(H, rng)
-        if spec.cell == "lstm":
-            views[f"bias_ih_l{k}"][H:2 * H] = 1.0  # forget gate
-        fan_in = H
+        for suffix in _DIRECTIONS[:spec.n_directions]:
+            w_ih = views[f"weight_ih_l{k}{suffix}"]
+            w_hh = views[f"weight_hh_l{k}{suffix}"]
+            for gate in range(G):
+                rows = slice(gate * H, (gate + 1) * H)
+                w_ih[rows] = rng.uniform(-limit, limit, size=(H, fan_in))
+                w_hh[rows] = _orthogonal(H, rng)
+            if spec.cell == "lstm":
+                views[f"bias_ih_l{k}{suffix}"][H:2 * H] = 1.0  # forget gate
+        fan_in = spec.n_directions * H
     limit = np.sqrt(6.0 / (fan_in + spec.n_outputs))
     views["out_weight"][...] = rng.uniform(-limit, limit, size=(spec.n_outputs, fan_in))
     return theta
@@ -168,7 +185,10 @@ def work_bytes_per_sample(spec, n_timesteps, itemsize):
     cache, the stacked ``[x; 1; h]`` block, the gates, and the cell states and
     ``tanh(c)`` for the LSTM (the GRU keeps fewer)."""
     G = CELLS[spec.cell][2]
-    per_step = sum((G + 3) * H + 2 for H in spec.hidden_sizes) + 2 * spec.n_features
+    D = spec.n_directions
+    # a bidirectional layer also holds its reversed input and concatenated output
+    per_step = sum(D * ((G + 3) * H + 2) + (D - 1) * 3 * H for H in spec.hidden_sizes)
+    per_step += 2 * D * spec.n_features
     return max(1, per_step * n_timesteps * itemsize)
 
 
@@ -192,24 +212,184 @@ def _cast_weights(weights, spec, dtype):
             for name, _, _, _ in _layout(spec)}
 
 
-def _forward_sorted(W, X, lengths, spec, keep_cache=True):
-    """Forward of one chunk already sorted longest first and trimmed to its longest
-    sequence. ``X`` is feature-major ``(T, F, N)``. Returns the raw output, the last
-    states ``(N, H)`` and the caches (``None`` unless ``keep_cache``)."""
-    T, _, N = X.shape
+def _reversal(lengths, T):
+    """Index ``(T, N)`` that reverses each sequence within its own length: step ``t``
+    of sequence ``n`` reads step ``lengths[n] - 1 - t``; the padding maps to itself.
+    ``None`` when every sequence runs every step (then ``A[::-1]`` does it)."""
+    if len(lengths) == 0 or lengths[-1] >= T:
+        return None
+    t = np.arange(T)[:, None]
+    return np.where(t < lengths, lengths - 1 - t, t)
+
+
+def _reverse(A, rev):
+    """``A`` ``(T, C, N)`` with each sequence reversed within its length (its own
+    inverse, so it also carries gradients back)."""
+    if rev is None:
+        return A[::-1]
+    return A.transpose(0, 2, 1)[rev, np.arange(A.shape[2])].transpose(0, 2, 1)
+
+
+def _layer_names(k, suffix):
+    return (f"weight_ih_l{k}{suffix}", f"weight_hh_l{k}{suffix}",
+            f"bias_ih_l{k}{suffix}", f"bias_hh_l{k}{suffix}")
+
+
+def _layer_forward(W, k, inp, batch_sizes, rev, spec, keep_cache):
+    """Layer ``k`` over ``inp`` ``(T, F_k, N)``: outputs ``(T, D*H_k, N)`` (forward
+    direction first, as PyTorch concatenates them) and one cache a direction."""
     forward = KERNELS[spec.cell][0]
+    w_ih, w_hh, b_ih, b_hh = (W[name] for name in _layer_names(k, ""))
+    out, cache = forward(inp, batch_sizes, w_ih, w_hh, b_ih, b_hh, spec.activation,
+                         keep_cache)
+    if not spec.bidirectional:
+        return out, (cache,)
+    w_ih, w_hh, b_ih, b_hh = (W[name] for name in _layer_names(k, "_reverse"))
+    out_r, cache_r = forward(_reverse(inp, rev), batch_sizes, w_ih, w_hh, b_ih, b_hh,
+                             spec.activation, keep_cache)
+    T, H, N = out.shape
+    both = np.empty((T, 2 * H, N), dtype=out.dtype)
+    both[:, :H] = out
+    both[:, H:] = _reverse(out_r, rev)
+    return both, (cache, cache_r)
+
+
+def _layer_backward(W, k, dout, caches, rev, spec, dW, need_dx):
+    """Backpropagation through layer ``k``: adds its parameter gradients into ``dW``
+    and returns ``d loss / d inp`` (or ``None``)."""
+    backward = KERNELS[spec.cell][1]
+    H = spec.hidden_sizes[k]
+    douts = (dout[:, :H], _reverse(dout[:, H:], rev)) if spec.bidirectional else (dout,)
+    dx = None
+    for suffix, d, cache in zip(_DIRECTIONS, douts, caches, strict=False):
+        names = _layer_names(k, suffix)
+        dx_dir, grads = backward(d, cache, W[names[0]], W[names[1]], need_dx=need_dx)
+        for name, g in zip(names, grads, strict=True):
+            dW[name] += g
+        if need_dx:
+            dx_dir = dx_dir if suffix == "" else _reverse(dx_dir, rev)
+            dx = dx_dir if dx is None else dx + dx_dir
+    return dx
+
+
+def _real_steps(lengths, T):
+    """Boolean mask ``(T, 1, N)`` of the real (not padding) steps."""
+    return (np.arange(T)[:, None] < lengths)[:, None, :]
+
+
+def _pool(out, lengths, spec):
+    """The last layer's outputs ``(T, D*H, N)`` -> pooled features ``(N, D*H)`` and
+    what :func:`_pool_backward` needs. Only each sequence's real steps count.
+
+    - 'last': the state after each sequence's last real step; bidirectional, the
+      forward direction's last state and the reverse direction's state after reading
+      the whole sequence backwards (at step 0), as PyTorch's ``h_n``;
+    - 'mean': the mean over the real steps;
+    - 'max': the maximum over the real steps, feature by feature.
+    """
+    T, C, N = out.shape
+    cols = np.arange(N)
+    if spec.pooling == "last":
+        pooled = out[lengths - 1, :, cols]  # (N, C)
+        if spec.bidirectional:
+            pooled[:, C // 2:] = out[0, C // 2:].T
+        return pooled, None
+    full = len(lengths) == 0 or lengths[-1] >= T
+    if spec.pooling == "mean":
+        real = out if full else np.where(_real_steps(lengths, T), out, 0)
+        pooled = real.sum(axis=0).T
+        pooled /= lengths[:, None]
+        return pooled, None
+    real = out if full else np.where(_real_steps(lengths, T), out, -np.inf)
+    argmax = real.argmax(axis=0)  # (C, N)
+    return np.take_along_axis(real, argmax[None], axis=0)[0].T.copy(), argmax
+
+
+def _pool_backward(dpooled, pool_cache, lengths, T, spec):
+    """``d loss / d pooled`` ``(N, C)`` -> ``d loss / d outputs`` ``(T, C, N)``, zero
+    on the padding."""
+    N, C = dpooled.shape
+    dout = np.zeros((T, C, N), dtype=dpooled.dtype)
+    cols = np.arange(N)
+    if spec.pooling == "last":
+        if spec.bidirectional:
+            H = C // 2
+            dout[lengths - 1, :H, cols] = dpooled[:, :H]
+            dout[0, H:] += dpooled[:, H:].T
+        else:
+            dout[lengths - 1, :, cols] = dpooled
+    elif spec.pooling == "mean":
+        dout[...] = (dpooled / lengths[:, None]).T
+        if len(lengths) and lengths[-1] < T:
+            dout *= _real_steps(lengths, T)
+    else:
+        np.put_along_axis(dout, pool_cache[None], dpooled.T[None], axis=0)
+    return dout
+
+
+def _forward_sorted(W, X, lengths, spec, keep_cache=True, masks=None):
+    """Forward of one chunk already sorted longest first and trimmed to its longest
+    sequence. ``X`` is feature-major ``(T, F, N)``; ``masks`` are the chunk's dropout
+    masks (see :func:`_dropout_masks`), or ``None``. Returns the raw output, the pooled
+    features ``(N, D*H)`` (after their dropout) and what :func:`_backward_sorted` needs
+    (the caches are ``None`` unless ``keep_cache``)."""
+    T = X.shape[0]
     batch_sizes = _batch_sizes(lengths, T)
+    rev = _reversal(lengths, T) if spec.bidirectional else None
     caches = []
     inp = X
     for k in range(len(spec.hidden_sizes)):
-        inp, cache = forward(inp, batch_sizes, W[f"weight_ih_l{k}"], W[f"weight_hh_l{k}"],
-                             W[f"bias_ih_l{k}"], W[f"bias_hh_l{k}"], spec.activation,
-                             keep_cache)
+        if masks is not None and k:
+            inp = inp * masks[k - 1]  # inverted dropout between layers
+        inp, cache = _layer_forward(W, k, inp, batch_sizes, rev, spec, keep_cache)
         caches.append(cache)
-    h_last = inp[lengths - 1, :, np.arange(N)]  # each sequence's own last real step
-    z = h_last @ W["out_weight"].T
+    pooled, pool_cache = _pool(inp, lengths, spec)
+    if masks is not None:
+        pooled *= masks[-1]
+    z = pooled @ W["out_weight"].T
     z += W["out_bias"]
-    return z, h_last, caches
+    return z, pooled, (caches, pool_cache, rev)
+
+
+def _backward_sorted(W, delta, pooled, state, lengths, T, spec, dW, masks=None):
+    """Backpropagation of ``delta = d loss / d z`` through the head, the pooling and
+    every layer of one chunk; adds the parameter gradients into ``dW``."""
+    caches, pool_cache, rev = state
+    dW["out_weight"] += delta.T @ pooled
+    dW["out_bias"] += delta.sum(axis=0)
+    dpooled = delta @ W["out_weight"]
+    if masks is not None:
+        dpooled *= masks[-1]
+    dout = _pool_backward(dpooled, pool_cache, lengths, T, spec)
+    for k in range(len(spec.hidden_sizes) - 1, -1, -1):
+        dout = _layer_backward(W, k, dout, caches[k], rev, spec, dW, need_dx=k > 0)
+        if masks is not None and k:
+            dout *= masks[k - 1]
+
+
+def _dropout_masks(spec, T, N, dropout, rng, dtype):
+    """Inverted-dropout masks for ``N`` samples of ``T`` steps, in sample order: one
+    ``(N, T, D*H_k)`` array a layer input past the first, then ``(N, D*H_last)`` for the
+    pooled features. Each entry is 0 with probability ``dropout``, else
+    ``1 / (1 - dropout)``; the draws depend only on ``rng`` and the shapes, never on the
+    chunking, so a fit stays bit-reproducible."""
+    keep = 1.0 - dropout
+    shapes = [(N, T, spec.n_directions * H) for H in spec.hidden_sizes[:-1]]
+    shapes.append((N, spec.n_pooled))
+    masks = []
+    for shape in shapes:
+        m = (rng.uniform(size=shape) < keep).astype(dtype)
+        m /= dtype.type(keep)
+        masks.append(m)
+    return masks
+
+
+def _chunk_masks(masks, idx, T_c):
+    """The dropout masks of the samples ``idx``, feature-major ``(T_c, C, n)`` for the
+    layers and ``(n, C)`` for the pooled features."""
+    if masks is None:
+        return None
+    return [m[idx, :T_c].transpose(1, 2, 0) for m in masks[:-1]] + [masks[-1][idx]]
 
 
 #: A thread's share of a step's recurrent GEMM must reach this many float64 FLOPs (a
@@ -300,28 +480,41 @@ def predict_raw(weights, X, lengths, spec, chunk=None, n_threads=1):
     -------
     z : ndarray of shape (N, n_outputs), dtype ``X.dtype``
     """
+    return _forward_all(weights, X, lengths, spec, chunk, n_threads, features=False)
+
+
+def pooled_features(weights, X, lengths, spec, chunk=None, n_threads=1):
+    """The pooled features of the last recurrent layer, the head's input:
+    ``(N, spec.n_pooled)``. Parameters as :func:`predict_raw`."""
+    return _forward_all(weights, X, lengths, spec, chunk, n_threads, features=True)
+
+
+def _forward_all(weights, X, lengths, spec, chunk, n_threads, features):
     T, N, _ = X.shape
     W = _cast_weights(weights, spec, X.dtype)
     order = _sort_by_length(lengths)
     lengths_s = lengths if order is None else lengths[order]
-    z = np.empty((N, spec.n_outputs), dtype=X.dtype)
+    width = spec.n_pooled if features else spec.n_outputs
+    result = np.empty((N, width), dtype=X.dtype)
     n_threads, size = _plan_chunks(spec, N, T, X.dtype.itemsize, chunk, n_threads)
 
     def work(rows, T_c):
         idx = rows if order is None else order[rows]
         Xc = _chunk_feature_major(X, T_c, idx)
         with np.errstate(over="ignore", invalid="ignore"):
-            return idx, _forward_sorted(W, Xc, lengths_s[rows], spec, keep_cache=False)[0]
+            z, pooled, _ = _forward_sorted(W, Xc, lengths_s[rows], spec, keep_cache=False)
+            return idx, pooled if features else z
 
-    for idx, zc in _map_chunks(work, _chunks(lengths_s, size), n_threads):
-        z[idx] = zc
-    if X.dtype == np.float32 and not np.all(np.isfinite(z)):
+    for idx, part in _map_chunks(work, _chunks(lengths_s, size), n_threads):
+        result[idx] = part
+    if X.dtype == np.float32 and not np.all(np.isfinite(result)):
         # float32 overflowed (weights or values beyond its range): redo in float64,
         # and saturate what float32 cannot hold
-        z64 = predict_raw(weights, X.astype(np.float64), lengths, spec, chunk, n_threads)
+        r64 = _forward_all(weights, X.astype(np.float64), lengths, spec, chunk, n_threads,
+                           features)
         big = np.finfo(np.float32).max
-        z = np.clip(z64, -big, big).astype(np.float32)
-    return z
+        result = np.clip(r64, -big, big).astype(np.float32)
+    return result
 
 
 def predict(weights, X, lengths, spec, chunk=None, n_threads=1):
@@ -331,7 +524,7 @@ def predict(weights, X, lengths, spec, chunk=None, n_threads=1):
 
 
 def loss_and_grad(theta, X, lengths, Y, spec, sample_weight=None, alpha=0.0, chunk=None,
-                  n_threads=1):
+                  n_threads=1, dropout=0.0, rng=None):
     r"""Training objective and its exact gradient (backpropagation through time).
 
     .. math::
@@ -363,6 +556,12 @@ def loss_and_grad(theta, X, lengths, Y, spec, sample_weight=None, alpha=0.0, chu
         share of a step is large enough (:data:`PARALLEL_MIN_FLOPS`), the samples are
         cut into chunks computed at once, each with its own gradient, summed in chunk
         order, so that the result does not depend on the threads' timing.
+    dropout : float, default=0.0
+        Probability of zeroing each input of the layers past the first and each pooled
+        feature (inverted dropout: the kept ones are scaled by ``1 / (1 - dropout)``),
+        drawn anew at each call from ``rng``. The objective is then random.
+    rng : numpy.random.RandomState, default=None
+        Source of the dropout masks; required when ``dropout > 0``.
 
     Returns
     -------
@@ -371,8 +570,8 @@ def loss_and_grad(theta, X, lengths, Y, spec, sample_weight=None, alpha=0.0, chu
     """
     T, N, _ = X.shape
     dtype = X.dtype
-    backward = KERNELS[spec.cell][1]
     W = _cast_weights(unpack(theta, spec), spec, dtype)
+    masks = _dropout_masks(spec, T, N, dropout, rng, dtype) if dropout else None
     Y = np.asarray(Y, dtype=dtype)
     sw = None if sample_weight is None else np.asarray(sample_weight, dtype=dtype)
     order = _sort_by_length(lengths)
@@ -380,7 +579,6 @@ def loss_and_grad(theta, X, lengths, Y, spec, sample_weight=None, alpha=0.0, chu
         lengths, Y = lengths[order], Y[order]
         sw = None if sw is None else sw[order]
     sw_sum = float(N if sw is None else sw.sum())
-    n_layers = len(spec.hidden_sizes)
     n_threads, size = _plan_chunks(spec, N, T, dtype.itemsize, chunk, n_threads)
     shared = np.zeros(theta.shape, dtype=dtype)
 
@@ -394,22 +592,11 @@ def loss_and_grad(theta, X, lengths, Y, spec, sample_weight=None, alpha=0.0, chu
             idx = rows if order is None else order[rows]
             Xc = _chunk_feature_major(X, T_c, idx)
             Lc = lengths[rows]
-            z, h_last, caches = _forward_sorted(W, Xc, Lc, spec)
+            mc = _chunk_masks(masks, idx, T_c)
+            z, pooled, state = _forward_sorted(W, Xc, Lc, spec, masks=mc)
             part, delta = loss_and_delta(z, Y[rows], spec.out_activation,
                                          None if sw is None else sw[rows])
-            dW["out_weight"] += delta.T @ h_last
-            dW["out_bias"] += delta.sum(axis=0)
-            n = len(Lc)
-            dout = np.zeros((T_c, h_last.shape[1], n), dtype=dtype)  # feature-major
-            dout[Lc - 1, :, np.arange(n)] = delta @ W["out_weight"]
-            for k in range(n_layers - 1, -1, -1):
-                dout, (dwi, dwh, dbi, dbh) = backward(
-                    dout, caches[k], W[f"weight_ih_l{k}"], W[f"weight_hh_l{k}"], need_dx=k > 0
-                )
-                dW[f"weight_ih_l{k}"] += dwi
-                dW[f"weight_hh_l{k}"] += dwh
-                dW[f"bias_ih_l{k}"] += dbi
-                dW[f"bias_hh_l{k}"] += dbh
+            _backward_sorted(W, delta, pooled, state, Lc, T_c, spec, dW, masks=mc)
             return part, grad
 
     loss_sum = 0.0
