@@ -14,7 +14,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy.optimize import minimize
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning, InconsistentVersionWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, gen_batches
@@ -25,9 +25,11 @@ from threadpoolctl import ThreadpoolController
 from ._losses import loss_and_delta
 from ._network import (
     NetworkSpec,
+    fold_scaling,
     init_params,
     loss_and_grad,
     pack,
+    pooled_features,
     predict,
     predict_raw,
     unpack,
@@ -38,12 +40,18 @@ from ._sequences import (
     check_ragged,
     check_sample_weight,
     check_tabular_or_array,
+    feature_stats,
     is_ragged,
     merge_duplicates,
+    segment,
+    standardize,
     to_time_major,
 )
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
+
+#: segment_length='auto' reads a sequence of T steps in at most this many segments.
+_AUTO_SEGMENTS = 32
 
 class _SingleThreadedBLAS:
     """Process-wide "BLAS on one thread" while at least one caller is inside.
@@ -111,7 +119,8 @@ def _blas_cores():
     return max((lib["num_threads"] for lib in info), default=1)
 
 
-class BaseRNN(BaseEstimator, metaclass=ABCMeta):
+class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
+              metaclass=ABCMeta):
     """Base class for RNN classification and regression.
 
     Warning: This class should not be used directly. Use derived classes instead.
@@ -152,6 +161,11 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         ],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "clip_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "pooling": [StrOptions({"last", "mean", "max"})],
+        "bidirectional": ["boolean"],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "segment_length": [Interval(Integral, 1, None, closed="left"),
+                           StrOptions({"auto"}), None],
     }
 
     @abstractmethod
@@ -159,7 +173,8 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                  learning_rate, learning_rate_init, power_t, max_iter, loss, shuffle,
                  random_state, tol, verbose, warm_start, momentum, nesterovs_momentum,
                  early_stopping, validation_fraction, beta_1, beta_2, epsilon,
-                 n_iter_no_change, max_fun, clip_norm):
+                 n_iter_no_change, max_fun, clip_norm, pooling, bidirectional, dropout,
+                 segment_length):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.cell = cell
         self.activation = activation
@@ -186,6 +201,10 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.clip_norm = clip_norm
+        self.pooling = pooling
+        self.bidirectional = bidirectional
+        self.dropout = dropout
+        self.segment_length = segment_length
 
     # ----------------------------------------------------------------------------------
     # Hooks for the estimators (target handling lives there)
@@ -203,6 +222,15 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
     def _validation_score(self, P, Y, sample_weight):
         """Score of predictions ``P`` (after the output activation) against the
         encoded targets ``Y``, for early stopping (higher is better)."""
+
+    def _target_scaling(self, Y, sample_weight):
+        """``(shift, scale)`` of the targets the network learns in standardised form
+        (folded back into the head afterwards), or ``(None, None)``."""
+        return None, None
+
+    def _weight_samples(self, y, sample_weight, incremental):
+        """The sample weights of a fit (the classifier multiplies its class weights)."""
+        return sample_weight
 
     _y_numeric = False
 
@@ -249,7 +277,7 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
             return
         if not hasattr(self, "n_features_in_"):
             return
-        step_features = self._spec.n_features
+        step_features = self._spec.n_features // self._segment_length
         if seq.form == "tabular" and self._fit_form == "tabular":
             # sklearn semantics: one column per timestep, the same columns as in fit
             validate_data(self, X, skip_check_array=True, reset=False)
@@ -325,6 +353,12 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
 
     def _fit_unsafe(self, X, y, sample_weight, incremental):
         hidden_sizes = self._hidden_sizes()
+        if self.dropout and self.solver == "lbfgs":
+            raise ValueError(
+                f"dropout={self.dropout} needs a stochastic solver: L-BFGS needs a "
+                "deterministic objective. Use solver='adam' or 'sgd', or set "
+                "dropout=0."
+            )
         first_pass = not hasattr(self, "weights_") or (
             not self.warm_start and not incremental
         )
@@ -332,14 +366,29 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
         dtype = np.float64 if self.solver == "lbfgs" else seq.X.dtype
         Y = self._validate_targets(y, incremental, dtype)
         sw = check_sample_weight(sample_weight, seq.n_samples, dtype)
+        sw = self._weight_samples(y, sw, incremental)
 
         if first_pass or not incremental or not hasattr(self, "_random_state"):
             self._random_state = check_random_state(self.random_state)
-        spec = NetworkSpec(self.cell, self.activation if self.cell == "rnn" else "tanh",
-                           seq.n_features, hidden_sizes, Y.shape[1],
-                           self._out_activation(Y))
         if first_pass:
+            segment_length = self._choose_segment_length(seq)
+        else:
+            segment_length = self._segment_length
+        spec = NetworkSpec(self.cell, self.activation if self.cell == "rnn" else "tanh",
+                           seq.n_features * segment_length, hidden_sizes, Y.shape[1],
+                           self._out_activation(Y), bool(self.bidirectional),
+                           self.pooling)
+        if first_pass:
+            self._segment_length = segment_length
+            # the statistics of the canonical (merged) samples, so that a weight and
+            # repeated samples give bit-identical statistics, as they give the
+            # full-batch solvers bit-identical objectives
+            seq_m, Y_m, sw_m = merge_duplicates(seq, Y, sw)
+            self._x_shift, self._x_scale = feature_stats(seq_m, sw_m)
+            self._y_shift, self._y_scale = self._target_scaling(Y_m, sw_m)
+            del seq_m, Y_m, sw_m
             self._initialize(spec, dtype)
+            theta = pack(self.weights_, spec, dtype=dtype)
         elif spec != self._spec:
             raise ValueError(
                 f"{'partial_fit' if incremental else 'warm_start'} must keep the "
@@ -347,18 +396,40 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                 f"now {self._describe(spec)}. Fit a new model (warm_start=False) to "
                 "change it."
             )
-        elif self.solver in _STOCHASTIC_SOLVERS and not hasattr(self, "loss_curve_"):
-            self._initialize_stochastic_attributes()
+        else:
+            if self.solver in _STOCHASTIC_SOLVERS and not hasattr(self, "loss_curve_"):
+                self._initialize_stochastic_attributes()
+            # go on from the live weights_ (which model the raw data): back to the
+            # standardised model the solvers train
+            theta = pack(self._scaled(self.weights_, inverse=True), spec, dtype=dtype)
 
-        # one flat copy of the weights for the solver; ``weights_`` become its views
-        theta = pack(self.weights_, spec, dtype=dtype)
+        seq = segment(standardize(seq, self._x_shift, self._x_scale), segment_length)
+        if self._y_scale is not None:
+            Y = ((Y - self._y_shift) / self._y_scale).astype(dtype, copy=False)
+        # ``weights_`` are views of the solver's flat vector while it trains, and the
+        # same model for raw data once it is done
         self.weights_ = unpack(theta, spec)
         with _compute_threads() as n_threads:
             if self.solver == "lbfgs":
                 self._fit_lbfgs(theta, seq, Y, sw, n_threads)
             else:
                 self._fit_stochastic(theta, seq, Y, sw, incremental, n_threads)
+        self.weights_ = self._scaled(unpack(theta, spec))
         return self
+
+    def _scaled(self, weights, inverse=False):
+        """``weights`` of the standardised model -> the raw-data model (or back)."""
+        return fold_scaling(weights, self._spec, self._x_shift, self._x_scale,
+                            self._y_shift, self._y_scale, inverse=inverse)
+
+    def _choose_segment_length(self, seq):
+        """Timesteps read as one input vector (see ``segment_length``)."""
+        if self.segment_length is None:
+            return 1
+        if self.segment_length == "auto":
+            T = int(seq.lengths.max())
+            return max(1, -(-T // _AUTO_SEGMENTS))
+        return int(self.segment_length)
 
     def _initialize_stochastic_attributes(self):
         # on a first fit with sgd/adam, and on a warm start with sgd/adam of a model
@@ -509,7 +580,8 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
                         sub = seq.take(idx)
                         Xb, Lb, Yb = sub.X, sub.lengths, Y[idx]
                     loss, grad = loss_and_grad(theta, Xb, Lb, Yb, spec, sw_b, self.alpha,
-                                               n_threads=n_threads)
+                                               n_threads=n_threads, dropout=self.dropout,
+                                               rng=rng)
                     if not (np.isfinite(loss) and np.isfinite(grad).all()):
                         if n_updates == 0:
                             _raise_not_finite_at_start(loss, seq, Y)
@@ -643,17 +715,41 @@ class BaseRNN(BaseEstimator, metaclass=ABCMeta):
     # ----------------------------------------------------------------------------------
     # Prediction
 
-    def _forward(self, X, raw=False):
-        """Predictions after the output activation (before it if ``raw``), shape
-        (n_samples, n_outputs_)."""
+    def _forward(self, X, raw=False, features=False):
+        """Predictions after the output activation (before it if ``raw``; the pooled
+        features if ``features``), shape (n_samples, n_outputs_)."""
         check_is_fitted(self)
         seq, _ = self._validate_input(X, reset=False)
+        seq = segment(seq, self._segment_length)
+        compute = pooled_features if features else predict_raw if raw else predict
         with _compute_threads() as n_threads:
-            if raw:
-                return predict_raw(self.weights_, seq.X, seq.lengths, self._spec,
-                                   n_threads=n_threads)
-            return predict(self.weights_, seq.X, seq.lengths, self._spec,
+            return compute(self.weights_, seq.X, seq.lengths, self._spec,
                            n_threads=n_threads)
+
+    def transform(self, X):
+        """The pooled features of the last recurrent layer, the output layer's input.
+
+        A fitted network read as a feature extractor: the features feed any
+        scikit-learn estimator (for instance ``LogisticRegression``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or \
+(n_samples, n_timesteps), or list of arrays
+            The input sequences.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features_out)
+            ``n_features_out`` is ``hidden_layer_sizes[-1]``, twice that when
+            ``bidirectional``; in the input's float dtype.
+        """
+        return self._forward(X, features=True)
+
+    @property
+    def _n_features_out(self):
+        """Number of features :meth:`transform` returns (for get_feature_names_out)."""
+        return self._spec.n_pooled
 
     def _check_solver(self):
         if self.solver not in _STOCHASTIC_SOLVERS:

@@ -12,6 +12,7 @@ from sklearn.utils.multiclass import (
     type_of_target,
     unique_labels,
 )
+from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._base import BaseRNN
@@ -144,6 +145,33 @@ _COMMON_PARAMETERS = """
         If set, the global Euclidean norm of the gradient of each minibatch is clipped
         to ``clip_norm`` before the update, against exploding gradients. Only used
         when ``solver='sgd'`` or ``'adam'``.
+
+    pooling : {'last', 'mean', 'max'}, default='last'
+        How the last recurrent layer's states become the output layer's input:
+        the state after each sequence's last real timestep ('last'; with
+        ``bidirectional=True``, the forward state there and the backward state at the
+        first timestep, as PyTorch's ``h_n``), or their mean or feature-wise maximum
+        over each sequence's real timesteps (padding never counts).
+
+    bidirectional : bool, default=False
+        Whether every recurrent layer also reads each sequence backwards, within the
+        sequence's own length, with its own weights (PyTorch's ``*_reverse`` names);
+        the two directions' states are concatenated, forward first.
+
+    dropout : float, default=0.0
+        Inverted dropout during training: each input of the recurrent layers past the
+        first and each pooled feature is zeroed with this probability (the others
+        scaled by ``1 / (1 - dropout)``), drawn from ``random_state``. Never at
+        prediction. Needs ``solver='sgd'`` or ``'adam'``.
+
+    segment_length : int, 'auto' or None, default=None
+        Read this many consecutive timesteps as one input vector (a segment), so the
+        recurrence runs over ``ceil(n_timesteps / segment_length)`` steps of
+        ``segment_length * n_features`` inputs: much faster on long series, and the
+        gradient crosses fewer steps. A sequence whose length is not a multiple
+        repeats its last timestep to fill its last segment. 'auto' chooses the
+        smallest length that reads the longest training sequence in at most 32
+        segments; ``None`` reads one timestep at a time.
 """
 
 _COMMON_ATTRIBUTES = """
@@ -175,8 +203,15 @@ _COMMON_ATTRIBUTES = """
         ``bias_ih_l{{k}}`` and ``bias_hh_l{{k}}`` (G*H_k,) for each layer ``k``, with
         G = 1 ('rnn'), 4 ('lstm': i, f, g, o) or 3 ('gru': r, z, n), then
         ``out_weight`` (`n_outputs_`, H_last) and ``out_bias`` (`n_outputs_`,).
-        Prediction reads these arrays, so editing them in place changes the model,
-        and they load into ``torch.nn.RNN/LSTM/GRU`` by name.
+        With ``bidirectional=True`` each layer also has the same four arrays with the
+        suffix ``_reverse``, and the next layer's input (and the output layer's, with
+        ``H_last`` doubled) is twice as wide. With ``segment_length`` the first layer
+        reads ``segment_length * n_features`` inputs. The network is trained on
+        standardised inputs (and targets, for regression), and these arrays are the
+        same model for the raw data: the affine maps are folded into
+        ``weight_ih_l0``, ``bias_ih_l0`` and the output layer. Prediction reads these
+        arrays, so editing them in place changes the model, and they load into
+        ``torch.nn.RNN/LSTM/GRU`` by name.
 
     n_features_in_ : int
         Number of features seen during fit: the number of columns (timesteps) for
@@ -283,7 +318,8 @@ class RNNRegressor(RegressorMixin, BaseRNN):
                  warm_start=False, momentum=0.9, nesterovs_momentum=True,
                  early_stopping=False, validation_fraction=0.1, beta_1=0.9,
                  beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 clip_norm=None):
+                 clip_norm=None, pooling="last", bidirectional=False, dropout=0.0,
+                 segment_length=None):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, cell=cell, activation=activation,
             solver=solver, alpha=alpha, batch_size=batch_size,
@@ -293,7 +329,9 @@ class RNNRegressor(RegressorMixin, BaseRNN):
             momentum=momentum, nesterovs_momentum=nesterovs_momentum,
             early_stopping=early_stopping, validation_fraction=validation_fraction,
             beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
-            n_iter_no_change=n_iter_no_change, max_fun=max_fun, clip_norm=clip_norm)
+            n_iter_no_change=n_iter_no_change, max_fun=max_fun, clip_norm=clip_norm,
+            pooling=pooling, bidirectional=bidirectional, dropout=dropout,
+            segment_length=segment_length)
 
     def _validate_targets(self, y, incremental, dtype):
         if y.ndim == 2 and y.shape[1] == 1:
@@ -307,6 +345,18 @@ class RNNRegressor(RegressorMixin, BaseRNN):
 
     def _out_activation(self, Y):
         return "exp" if self.loss == "poisson" else "identity"
+
+    def _target_scaling(self, Y, sample_weight):
+        # the network learns standardised targets; for the Poisson loss, targets
+        # divided by their mean (the log link makes that a shift of the output bias)
+        w = None if sample_weight is None else np.asarray(sample_weight, np.float64)
+        shift = np.average(Y, axis=0, weights=w)
+        if self.loss == "poisson":
+            scale = np.where(shift > 0, shift, 1.0)
+            return np.zeros_like(shift), scale
+        scale = np.sqrt(np.average((Y - shift) ** 2, axis=0, weights=w))
+        tiny = 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(shift))
+        return shift, np.where(scale > tiny, scale, 1.0)
 
     def _validation_score(self, P, Y, sample_weight):
         return r2_score(Y, P, sample_weight=sample_weight)
@@ -395,6 +445,13 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         + _doc(_COMMON_PARAMETERS,
                stratified=" (stratified by class for binary and multiclass targets)")
         + """
+    class_weight : dict, list of dict, 'balanced' or None, default=None
+        Weights associated with classes, as ``{class_label: weight}``; they multiply
+        ``sample_weight``. 'balanced' uses ``n_samples / (n_classes *
+        np.bincount(y))``, as in scikit-learn's linear models (not with
+        ``partial_fit``, which sees one batch at a time: pass a dict there). For
+        multilabel targets, a list of dicts, one per column.
+
     Attributes
     ----------
     classes_ : ndarray or list of ndarray of shape (n_classes,)
@@ -426,13 +483,20 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
     """
     )
 
+    _parameter_constraints = {
+        **BaseRNN._parameter_constraints,
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+    }
+
     def __init__(self, hidden_layer_sizes=(32,), cell="gru", activation="tanh", *,
                  solver="adam", alpha=0.0001, batch_size="auto", learning_rate="constant",
                  learning_rate_init=0.01, power_t=0.5, max_iter=200, shuffle=True,
                  random_state=None, tol=1e-4, verbose=False, warm_start=False,
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-                 n_iter_no_change=10, max_fun=15000, clip_norm=None):
+                 n_iter_no_change=10, max_fun=15000, clip_norm=None, pooling="last",
+                 bidirectional=False, dropout=0.0, segment_length=None,
+                 class_weight=None):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, cell=cell, activation=activation,
             solver=solver, alpha=alpha, batch_size=batch_size,
@@ -442,7 +506,25 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
             momentum=momentum, nesterovs_momentum=nesterovs_momentum,
             early_stopping=early_stopping, validation_fraction=validation_fraction,
             beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
-            n_iter_no_change=n_iter_no_change, max_fun=max_fun, clip_norm=clip_norm)
+            n_iter_no_change=n_iter_no_change, max_fun=max_fun, clip_norm=clip_norm,
+            pooling=pooling, bidirectional=bidirectional, dropout=dropout,
+            segment_length=segment_length)
+        self.class_weight = class_weight
+
+    def _weight_samples(self, y, sample_weight, incremental):
+        if self.class_weight is None:
+            return sample_weight
+        if incremental and self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' is not supported for partial_fit: the class "
+                "frequencies of one batch are not those of the data. Pass a dict of "
+                "class weights, computed on all the data with "
+                "sklearn.utils.class_weight.compute_class_weight('balanced', ...)."
+            )
+        weights = compute_sample_weight(self.class_weight, y)
+        weights = weights.astype(np.float64 if sample_weight is None
+                                 else sample_weight.dtype)
+        return weights if sample_weight is None else weights * sample_weight
 
     def _validate_targets(self, y, incremental, dtype):
         if y.ndim == 2 and y.shape[1] == 1:

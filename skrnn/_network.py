@@ -621,3 +621,48 @@ def loss_and_grad(theta, X, lengths, Y, spec, sample_weight=None, alpha=0.0, chu
     grad /= sw_sum
     loss = (loss_sum + 0.5 * alpha * penalty) / sw_sum
     return loss, grad.astype(theta.dtype, copy=False)
+
+
+def fold_scaling(weights, spec, x_shift, x_scale, y_shift=None, y_scale=None,
+                 inverse=False):
+    """The weights of the same model for raw data, from those of a model of
+    standardised data (or back, ``inverse=True``).
+
+    With ``x' = (x - x_shift) / x_scale`` per input feature (the scale tiled over the
+    ``n_features / len(x_scale)`` steps of a segment) and ``y = y_scale * y' + y_shift``
+    per output (identity head; for the exponential head only ``y = y_scale * y'``, so
+    ``log y_scale`` joins the output bias), the first layer's input weights of both
+    directions and the head absorb the affine maps:
+
+        W_raw = W / s,   b_raw = b - W (m / s),   W_out,raw = y_s W_out,
+        b_out,raw = y_s b_out + y_m.
+
+    Returns a new dict; ``weights`` is not modified.
+    """
+    W = {name: np.array(w, copy=True) for name, w in weights.items()}
+    reps = spec.n_features // len(x_scale)
+    s = np.tile(np.asarray(x_scale, np.float64), reps)
+    m = np.tile(np.asarray(x_shift, np.float64), reps)
+    for suffix in _DIRECTIONS[:spec.n_directions]:
+        w_ih, b_ih = W[f"weight_ih_l0{suffix}"], W[f"bias_ih_l0{suffix}"]
+        if inverse:  # b = b_raw + W_raw m, W = W_raw s
+            b_ih += (w_ih @ m).astype(b_ih.dtype)
+            w_ih *= s.astype(w_ih.dtype)
+        else:
+            w_ih /= s.astype(w_ih.dtype)
+            b_ih -= (w_ih @ m).astype(b_ih.dtype)
+    if y_scale is not None:
+        w_out, b_out = W["out_weight"], W["out_bias"]
+        ys = np.asarray(y_scale, np.float64)
+        if spec.out_activation == "exp":
+            shift = np.log(ys).astype(b_out.dtype)
+            b_out += -shift if inverse else shift
+        elif inverse:
+            b_out -= np.asarray(y_shift, b_out.dtype)
+            b_out /= ys.astype(b_out.dtype)
+            w_out /= ys[:, None].astype(w_out.dtype)
+        else:
+            w_out *= ys[:, None].astype(w_out.dtype)
+            b_out *= ys.astype(b_out.dtype)
+            b_out += np.asarray(y_shift, b_out.dtype)
+    return W

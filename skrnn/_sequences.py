@@ -268,3 +268,56 @@ def merge_duplicates(seq, Y, sample_weight):
         weights = np.bincount(inverse, weights=sample_weight,
                               minlength=len(first)).astype(sample_weight.dtype)
     return seq.take(first), Y[first], weights
+
+
+def segment(seq, k):
+    """Read ``k`` consecutive timesteps as one input vector: ``(T, N, F)`` ->
+    ``(ceil(T / k), N, k * F)``, each sequence ``ceil(L / k)`` segments long.
+
+    Segment ``s`` of a sequence is ``[x_{sk}, ..., x_{sk+k-1}]`` (time-major within the
+    segment). A sequence whose length is not a multiple of ``k`` fills its last segment
+    by repeating its last real timestep ("edge" padding): that depends on the sequence
+    alone, never on the batch, and commutes with any per-feature affine scaling. Past
+    each sequence's last segment the result is zero, as in every :class:`Sequences`.
+    """
+    if k == 1:
+        return seq
+    T, N, F = seq.X.shape
+    S = -(-T // k)
+    lengths = seq.lengths
+    t = np.arange(S * k)[:, None]
+    steps = np.minimum(t, lengths - 1)  # (S*k, N): the edge padding
+    Xs = seq.X[steps, np.arange(N)]  # (S*k, N, F)
+    Xs = Xs.reshape(S, k, N, F).transpose(0, 2, 1, 3).reshape(S, N, k * F)
+    seg_lengths = -(-lengths // k)
+    if len(lengths) and seg_lengths.min() < S:
+        Xs[np.arange(S)[:, None] >= seg_lengths] = 0
+    return Sequences(np.ascontiguousarray(Xs), seg_lengths, seq.form)
+
+
+def feature_stats(seq, sample_weight=None):
+    """Per-feature mean and scale over every real timestep of every sequence, each
+    sequence's steps weighted by its ``sample_weight``: ``(shift, scale)``, float64
+    ``(F,)``. A feature that does not vary gets scale 1 (it is only centred)."""
+    T, N, F = seq.X.shape
+    w = np.ones(N) if sample_weight is None else np.asarray(sample_weight, np.float64)
+    real = (np.arange(T)[:, None] < seq.lengths) * w  # (T, N): step weights
+    total = real.sum()
+    X = seq.X.astype(np.float64, copy=False)
+    shift = np.einsum("tn,tnf->f", real, X) / total
+    var = np.einsum("tn,tnf->f", real, (X - shift) ** 2) / total
+    scale = np.sqrt(var)
+    tiny = 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(shift))
+    scale[scale <= tiny] = 1.0
+    return shift, scale
+
+
+def standardize(seq, shift, scale):
+    """A new :class:`Sequences` ``(X - shift) / scale`` in ``X``'s dtype, zero past
+    each sequence's end."""
+    X = (seq.X - shift) / scale
+    X = X.astype(seq.X.dtype, copy=False)
+    T = X.shape[0]
+    if len(seq.lengths) and seq.lengths.min() < T:
+        X[np.arange(T)[:, None] >= seq.lengths] = 0
+    return Sequences(X, seq.lengths, seq.form)
