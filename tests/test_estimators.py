@@ -860,8 +860,7 @@ def test_editing_a_pickled_copy_leaves_the_original_alone(rng):
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
-def test_weights_load_into_torch_by_name_and_give_the_same_predictions(cell, rng):
-    torch = pytest.importorskip("torch")
+def test_weights_load_into_torch_by_name_and_give_the_same_predictions(cell, rng, torch):
     X = rng.normal(size=(20, 6, 3))
     Y = rng.normal(size=(20, 2))
     reg = fit_quietly(RNNRegressor(hidden_layer_sizes=(5, 5), cell=cell, max_iter=2,
