@@ -585,19 +585,29 @@ def test_blas_thread_count_is_restored_after_a_failed_predict(thread_models):
     assert skrnn_base._SingleThreadedBLAS._users == 0
 
 
-def _original_blas_threads_or_skip():
+@pytest.fixture
+def multithreaded_blas():
+    """The process's BLAS thread settings, with more than one thread: where BLAS runs
+    on one (OMP_NUM_THREADS=1, one core), raised to 2 for the test, so that skrnn's
+    limits always have something to limit and these tests always run."""
     threads = blas_threads()
-    if not threads or all(n == 1 for _, n in threads):
-        pytest.skip("BLAS runs on one thread here: nothing to limit")
-    return threads
+    assert threads, "threadpoolctl finds no BLAS library"
+    if all(n > 1 for _, n in threads):
+        yield threads
+        return
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        threads = blas_threads()
+        assert all(n == 2 for _, n in threads), threads
+        yield threads
 
 
 def test_a_predict_in_a_worker_thread_leaves_the_blas_limits_alone(thread_models,
+                                                                   multithreaded_blas,
                                                                    monkeypatch):
     # threadpoolctl lets only one thread control OpenBLAS and silently ignores the
     # others, so skrnn limits BLAS threads from the main thread only: a worker-thread
     # predict must see (and leave) the process's own settings
-    threads = _original_blas_threads_or_skip()
+    threads = multithreaded_blas
     est, X = thread_models["small-regressor"]
     est.predict(X)  # the main thread sets (and so controls) the BLAS limits first
     seen = []
@@ -615,8 +625,9 @@ def test_a_predict_in_a_worker_thread_leaves_the_blas_limits_alone(thread_models
 
 
 def test_blas_threads_restored_when_a_worker_thread_finishes_last(thread_models,
+                                                                   multithreaded_blas,
                                                                    monkeypatch):
-    threads = _original_blas_threads_or_skip()
+    threads = multithreaded_blas
     est, X = thread_models["small-regressor"]
     est.predict(X)  # the main thread sets (and so controls) the BLAS limits first
     real = skrnn_base.predict
