@@ -1,7 +1,6 @@
 """RNNRegressor and RNNClassifier: target handling and the public methods."""
 
 import numpy as np
-from scipy.special import logsumexp
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import LabelBinarizer
@@ -257,6 +256,22 @@ _NOTES = """
 def _doc(template, **kwargs):
     return template.replace("{stratified}", kwargs.get("stratified", "")).replace(
         "{score}", kwargs.get("score", "")).replace("{{", "{").replace("}}", "}")
+
+
+def _balanced_weights(y, sample_weight):
+    """``n / (n_classes * count(class))`` for each sample's class (the product over the
+    columns of a 2-D ``y``), with the counts weighted by ``sample_weight``: a weight then
+    equals repeating a sample, as everywhere else. (scikit-learn's
+    ``compute_sample_weight('balanced', y)`` counts samples, not weights.)"""
+    columns = y.reshape(len(y), -1).T
+    weights = np.ones(len(y))
+    for column in columns:
+        classes, inverse = np.unique(column, return_inverse=True)
+        counts = np.bincount(inverse, weights=sample_weight, minlength=len(classes))
+        per_class = np.divide(counts.sum(), len(classes) * counts,
+                              out=np.zeros(len(classes)), where=counts > 0)
+        weights *= per_class[inverse]
+    return weights
 
 
 class RNNRegressor(RegressorMixin, BaseRNN):
@@ -521,7 +536,10 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
                 "class weights, computed on all the data with "
                 "sklearn.utils.class_weight.compute_class_weight('balanced', ...)."
             )
-        weights = compute_sample_weight(self.class_weight, y)
+        if self.class_weight == "balanced":
+            weights = _balanced_weights(y, sample_weight)
+        else:
+            weights = compute_sample_weight(self.class_weight, y)
         weights = weights.astype(np.float64 if sample_weight is None
                                  else sample_weight.dtype)
         return weights if sample_weight is None else weights * sample_weight
@@ -673,12 +691,6 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
             where classes are ordered as they are in ``self.classes_``. Equivalent to
             ``log(predict_proba(X))``.
         """
-        check_is_fitted(self)
-        if self.out_activation_ == "softmax":
-            # log-softmax of the raw output: exact, and finite where the
-            # probability underflows to 0
-            z = self._forward(X, raw=True)
-            return z - logsumexp(z, axis=1, keepdims=True)
         y_prob = self.predict_proba(X)
         return np.log(y_prob, out=y_prob)
 
@@ -705,6 +717,10 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
             # expit saturates to exactly 1.0 beyond z = 37 in float64
             eps = np.finfo(y_pred.dtype).eps
             np.clip(y_pred, eps, 1 - eps, out=y_pred)
+        elif self.out_activation_ == "softmax":
+            # no probability underflows to exactly 0, so that the log is finite and
+            # predict_log_proba is log(predict_proba) (as MLPClassifier's)
+            np.maximum(y_pred, np.finfo(y_pred.dtype).tiny, out=y_pred)
         if y_pred.ndim == 1:
             return np.vstack([1 - y_pred, y_pred]).T
         return y_pred

@@ -25,6 +25,15 @@ ESTIMATORS = [
     RNNClassifier(cell="rnn", activation="relu", solver="sgd", random_state=0),
     RNNClassifier(cell="lstm", solver="adam", clip_norm=5.0, random_state=0),
     RNNClassifier(cell="rnn", activation="logistic", solver="adam", random_state=0),
+    # the accuracy options: pooling, bidirectional layers, dropout, segments, class weights
+    RNNClassifier(bidirectional=True, pooling="mean", segment_length=2, dropout=0.1,
+                  random_state=0),
+    RNNRegressor(cell="lstm", bidirectional=True, pooling="max", hidden_layer_sizes=(8, 4),
+                 dropout=0.1, random_state=0),
+    RNNRegressor(cell="rnn", solver="lbfgs", pooling="mean", segment_length="auto",
+                 max_iter=100, random_state=0),
+    RNNClassifier(solver="lbfgs", class_weight="balanced", bidirectional=True,
+                  max_iter=100, random_state=0),
 ]
 
 

@@ -1,0 +1,278 @@
+"""The estimators' accuracy options: pooling, bidirectional, dropout, segment_length,
+class_weight, transform, and the standardisation inside (folded into ``weights_``)."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+
+from skrnn import RNNClassifier, RNNRegressor
+from skrnn._network import NetworkSpec, fold_scaling, init_params, unpack
+from skrnn._sequences import Sequences, segment
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+def _data(n=60, T=9, F=2, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, T, F))
+    y = X[:, 0, 0] + 0.5 * X[:, -1, -1]
+    return X, y
+
+
+# --------------------------------------------------------------------------------------
+# Standardisation inside, folded into weights_
+
+
+@pytest.mark.parametrize("Estimator", [RNNRegressor, RNNClassifier])
+@pytest.mark.parametrize("solver", ["lbfgs", "adam"])
+def test_predictions_do_not_depend_on_the_inputs_scale(Estimator, solver):
+    """Features offset by 50 and scaled by 10 give the model of the standardised data
+    (the statistics are the only difference, so the two fits agree to rounding)."""
+    X, y = _data()
+    if Estimator is RNNClassifier:
+        y = (y > 0).astype(int)
+    kw = dict(hidden_layer_sizes=(6,), solver=solver, max_iter=15, random_state=0)
+    a = Estimator(**kw).fit(X, y)
+    b = Estimator(**kw).fit(50 + 10 * X, y)
+    pa = a.predict_proba(X) if Estimator is RNNClassifier else a.predict(X)
+    pb = b.predict_proba(50 + 10 * X) if Estimator is RNNClassifier else b.predict(50 + 10 * X)
+    assert_allclose(pb, pa, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "adam"])
+def test_predictions_follow_the_targets_scale(solver):
+    X, y = _data()
+    kw = dict(hidden_layer_sizes=(6,), solver=solver, max_iter=15, random_state=0)
+    a = RNNRegressor(**kw).fit(X, y)
+    b = RNNRegressor(**kw).fit(X, 1000 + 670 * y)
+    assert_allclose(b.predict(X), 1000 + 670 * a.predict(X), rtol=1e-7)
+
+
+def test_raw_targets_around_1000_are_learned():
+    """The report of issue #17: targets 1000 +- 670 scored R2 -1.95 before."""
+    X, y = _data(n=150)
+    reg = RNNRegressor(random_state=0).fit(X, 1000 + 670 * y)
+    assert reg.score(X, 1000 + 670 * y) > 0.9
+
+
+def test_poisson_targets_are_divided_by_their_mean():
+    X, _ = _data()
+    rng = np.random.RandomState(1)
+    y = rng.poisson(200 * np.exp(0.3 * X[:, 0, 0]))
+    kw = dict(loss="poisson", hidden_layer_sizes=(6,), solver="lbfgs", max_iter=30,
+              random_state=0)
+    a = RNNRegressor(**kw).fit(X, y)
+    b = RNNRegressor(**kw).fit(X, 10 * y)
+    assert_allclose(b.predict(X), 10 * a.predict(X), rtol=1e-6)
+    assert a.predict(X).min() > 0
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_fold_scaling_round_trip(cell, bidirectional):
+    spec = NetworkSpec(cell, "tanh", 6, (4, 3), 2, "identity", bidirectional, "mean")
+    W = unpack(init_params(spec, np.random.RandomState(0)), spec)
+    args = (np.array([1.0, -2.0]), np.array([3.0, 0.5]), np.array([5.0, 7.0]),
+            np.array([2.0, 0.1]))
+    back = fold_scaling(fold_scaling(W, spec, *args), spec, *args, inverse=True)
+    for name, w in W.items():
+        assert_allclose(back[name], w, rtol=1e-12, atol=1e-14)
+
+
+def test_warm_start_goes_on_from_the_live_weights():
+    """A warm start unfolds ``weights_`` into the standardised model: one more L-BFGS
+    run starts where the last ended, so its loss does not go up."""
+    X, y = _data()
+    reg = RNNRegressor(hidden_layer_sizes=(6,), solver="lbfgs", max_iter=20,
+                       warm_start=True, random_state=0).fit(50 + 10 * X, 3 * y)
+    first = reg.loss_
+    reg.set_params(max_iter=1)
+    reg.fit(50 + 10 * X, 3 * y)
+    assert reg.loss_ <= first + 1e-12
+
+
+def test_editing_weights_changes_predictions():
+    X, y = _data()
+    reg = RNNRegressor(hidden_layer_sizes=(4,), max_iter=3, random_state=0).fit(X, y)
+    before = reg.predict(X)
+    reg.weights_["out_bias"] += 1.0
+    assert_allclose(reg.predict(X), before + 1.0, rtol=1e-12)
+
+
+# --------------------------------------------------------------------------------------
+# Options
+
+
+@pytest.mark.parametrize("Estimator", [RNNRegressor, RNNClassifier])
+def test_dropout_with_lbfgs_is_refused_and_keeps_the_model(Estimator):
+    X, y = _data()
+    if Estimator is RNNClassifier:
+        y = (y > 0).astype(int)
+    est = Estimator(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=5,
+                    random_state=0).fit(X, y)
+    state = pickle.dumps(est)
+    est.set_params(dropout=0.2, warm_start=True)
+    with pytest.raises(ValueError, match="dropout=0.2 needs a stochastic solver"):
+        est.fit(X, y)
+    est.set_params(dropout=0.0, warm_start=False)
+    assert pickle.dumps(est) == state
+
+
+def test_dropout_fits_are_reproducible_and_differ_from_no_dropout():
+    X, y = _data()
+    kw = dict(hidden_layer_sizes=(6, 6), max_iter=5, random_state=0)
+    a = RNNRegressor(dropout=0.3, **kw).fit(X, y)
+    b = RNNRegressor(dropout=0.3, **kw).fit(X, y)
+    c = RNNRegressor(**kw).fit(X, y)
+    for name in a.weights_:
+        assert np.array_equal(a.weights_[name], b.weights_[name])
+    assert not np.allclose(a.predict(X), c.predict(X))
+    # no dropout at prediction: predicting twice gives the same values
+    assert np.array_equal(a.predict(X), a.predict(X))
+
+
+def test_segment_length_reads_k_steps_as_one_vector():
+    X, y = _data(T=9, F=2)
+    reg = RNNRegressor(hidden_layer_sizes=(5,), segment_length=3, max_iter=3,
+                       random_state=0).fit(X, y)
+    assert reg.weights_["weight_ih_l0"].shape == (15, 6)
+    # the same network on the segmented input, without segments
+    Xs = X.reshape(len(X), 3, 6)
+    same = RNNRegressor(hidden_layer_sizes=(5,), max_iter=1, random_state=0).fit(Xs, y)
+    for name, w in reg.weights_.items():
+        same.weights_[name][...] = w
+    assert_allclose(same.predict(Xs), reg.predict(X), rtol=1e-12)
+
+
+def test_segment_of_a_ragged_sequence_repeats_its_last_step():
+    X, y = _data(T=9, F=2)
+    reg = RNNRegressor(hidden_layer_sizes=(5,), segment_length=3, max_iter=3,
+                       random_state=0).fit(X, y)
+    short = X[0, :7]
+    padded = np.concatenate([short, short[[-1, -1]]])
+    assert_allclose(reg.predict([short, X[1]])[0], reg.predict(padded[None])[0],
+                    rtol=1e-12)
+
+
+def test_segment_function_layout():
+    X = np.arange(14, dtype=float).reshape(7, 2, 1)  # (T, N, F)
+    seq = segment(Sequences(X, np.array([7, 4]), "list"), 3)
+    assert seq.X.shape == (3, 2, 3)
+    assert seq.lengths.tolist() == [3, 2]
+    assert seq.X[:, 0].tolist() == [[0, 2, 4], [6, 8, 10], [12, 12, 12]]
+    assert seq.X[:, 1].tolist() == [[1, 3, 5], [7, 7, 7], [0, 0, 0]]
+
+
+def test_segment_length_auto_reads_at_most_32_segments():
+    X, y = _data(n=20, T=100, F=1)
+    reg = RNNRegressor(hidden_layer_sizes=(3,), segment_length="auto", max_iter=1,
+                       random_state=0).fit(X, y)
+    assert reg.weights_["weight_ih_l0"].shape[1] == 4  # ceil(100 / 32) = 4 steps
+
+
+@pytest.mark.parametrize("pooling", ["last", "mean", "max"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_transform_returns_the_pooled_features(pooling, bidirectional):
+    X, y = _data()
+    reg = RNNRegressor(hidden_layer_sizes=(4, 3), pooling=pooling,
+                       bidirectional=bidirectional, max_iter=3, random_state=0).fit(X, y)
+    Z = reg.transform(X)
+    width = 3 * (2 if bidirectional else 1)
+    assert Z.shape == (len(X), width)
+    assert_allclose(Z @ reg.weights_["out_weight"].T + reg.weights_["out_bias"],
+                    reg.predict(X)[:, None], rtol=1e-10, atol=1e-12)
+    names = reg.get_feature_names_out()
+    assert names.tolist() == [f"rnnregressor{i}" for i in range(width)]
+
+
+def test_rnn_features_feed_a_logistic_regression():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(120, 10, 1))
+    y = (X[:, :3, 0].sum(axis=1) > 0).astype(int)
+    rnn = RNNClassifier(hidden_layer_sizes=(8,), pooling="mean", solver="lbfgs",
+                        max_iter=100, random_state=0).fit(X, y)
+    lr = LogisticRegression().fit(rnn.transform(X), y)
+    assert lr.score(rnn.transform(X), y) > 0.8
+    # and in a pipeline, where the RNN is fitted first on the same labels
+    pipe = make_pipeline(clone(rnn), LogisticRegression()).fit(X, y)
+    assert pipe.score(X, y) > 0.8
+
+
+def test_transform_before_fit_raises():
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        RNNRegressor().transform(np.zeros((2, 3, 1)))
+    with pytest.raises(NotFittedError):
+        RNNRegressor().get_feature_names_out()
+
+
+# --------------------------------------------------------------------------------------
+# class_weight
+
+
+def test_class_weight_multiplies_sample_weight():
+    X, y = _data()
+    y = (y > 0.3).astype(int)
+    kw = dict(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=10, random_state=0)
+    sw = np.linspace(0.5, 2, len(y))
+    a = RNNClassifier(class_weight={0: 3.0, 1: 0.5}, **kw).fit(X, y, sample_weight=sw)
+    b = RNNClassifier(**kw).fit(X, y, sample_weight=sw * np.where(y == 0, 3.0, 0.5))
+    assert_allclose(a.predict_proba(X), b.predict_proba(X), rtol=1e-10)
+
+
+def test_class_weight_balanced():
+    from sklearn.utils.class_weight import compute_sample_weight
+
+    X, y = _data()
+    y = (y > 0.8).astype(int)
+    kw = dict(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=10, random_state=0)
+    a = RNNClassifier(class_weight="balanced", **kw).fit(X, y)
+    b = RNNClassifier(**kw).fit(X, y, sample_weight=compute_sample_weight("balanced", y))
+    assert_allclose(a.predict_proba(X), b.predict_proba(X), rtol=1e-10)
+
+
+def test_class_weight_balanced_is_refused_by_partial_fit():
+    X, y = _data()
+    y = (y > 0).astype(int)
+    clf = RNNClassifier(class_weight="balanced")
+    with pytest.raises(ValueError, match="not supported for partial_fit"):
+        clf.partial_fit(X, y, classes=[0, 1])
+    assert not hasattr(clf, "weights_")
+    clf.set_params(class_weight={0: 1.0, 1: 2.0})
+    clf.partial_fit(X, y, classes=[0, 1])
+    assert clf.n_iter_ == 1
+
+
+def test_class_weight_dict_with_unknown_label_raises():
+    X, y = _data()
+    y = (y > 0).astype(int)
+    with pytest.raises(ValueError, match="not present|not found|not in"):
+        RNNClassifier(class_weight={0: 1.0, 5: 2.0}, max_iter=2).fit(X, y)
+
+
+def test_options_survive_clone_and_pickle():
+    X, y = _data()
+    reg = RNNRegressor(hidden_layer_sizes=(4,), pooling="max", bidirectional=True,
+                       dropout=0.1, segment_length=3, max_iter=3, random_state=0)
+    params = clone(reg).get_params()
+    for name in ("pooling", "bidirectional", "dropout", "segment_length"):
+        assert params[name] == reg.get_params()[name]
+    reg.fit(X, y)
+    again = pickle.loads(pickle.dumps(reg))
+    assert np.array_equal(again.predict(X), reg.predict(X))
+
+
+def test_no_warning_on_a_well_posed_default_fit():
+    X, y = _data(n=100)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        RNNRegressor(random_state=0, max_iter=5).fit(X, y).predict(X)
