@@ -12,10 +12,17 @@ It also measures the machine's GEMM peak (the best of 15 runs of a 1024 x 1024 G
 and reports skrnn's achieved fraction of it, counting ``2 * G * H * (F + H) * T`` FLOPs
 per sample forward and 3x that for training.
 
+A variant sets the options of both networks: ``last`` (one direction, the last state;
+the default), ``mean`` (mean pooling over time), ``bi-last`` and ``bi-mean``
+(bidirectional layers: PyTorch's ``bidirectional=True``, its reverse direction's final
+state or the mean of both directions' states). The speed of an option is its ratio
+against PyTorch doing the same, compared with the ``last`` variant's ratio.
+
 Usage::
 
     python benchmarks/bench_training.py            # the full grid (24 configurations)
     python benchmarks/bench_training.py --quick    # a small smoke grid
+    python benchmarks/bench_training.py --variants last,mean,bi-last,bi-mean
 """
 
 import argparse
@@ -71,11 +78,21 @@ def make_data(N, T, F, dtype, seed=0):
     return X, y
 
 
-def skrnn_runner(cell, H, batch, X, y):
+VARIANTS = {  # name: (bidirectional, pooling)
+    "last": (False, "last"),
+    "mean": (False, "mean"),
+    "bi-last": (True, "last"),
+    "bi-mean": (True, "mean"),
+}
+
+
+def skrnn_runner(cell, H, batch, X, y, variant="last"):
     from skrnn import RNNRegressor
 
+    bidirectional, pooling = VARIANTS[variant]
     est = RNNRegressor(cell=cell, hidden_layer_sizes=(H,), batch_size=batch,
-                       solver="adam", learning_rate_init=1e-3, random_state=0)
+                       solver="adam", learning_rate_init=1e-3, random_state=0,
+                       bidirectional=bidirectional, pooling=pooling)
     est.partial_fit(X, y)  # initialise (and warm up) outside the timing
 
     def run():
@@ -102,16 +119,26 @@ def mlp_runner(H, batch, X, y):
     return run
 
 
-def torch_runner(cell, H, batch, X, y, threads):
+def torch_runner(cell, H, batch, X, y, threads, variant="last"):
     import torch
+
+    bidirectional, pooling = VARIANTS[variant]
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     dtype = torch.float32 if X.dtype == np.float32 else torch.float64
     F = X.shape[2]
     module = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
-    rnn = module(F, H, batch_first=True).to(dtype)
-    head = torch.nn.Linear(H, 1).to(dtype)
+    rnn = module(F, H, batch_first=True, bidirectional=bidirectional).to(dtype)
+    head = torch.nn.Linear(2 * H if bidirectional else H, 1).to(dtype)
+
+    def pool(out):  # (batch, T, D*H) -> (batch, D*H)
+        if pooling == "mean":
+            return out.mean(dim=1)
+        if bidirectional:
+            return torch.cat([out[:, -1, :H], out[:, 0, H:]], dim=1)
+        return out[:, -1]
+
     params = list(rnn.parameters()) + list(head.parameters())
     opt = torch.optim.Adam(params, lr=1e-3)
     Xt = torch.from_numpy(X)
@@ -124,7 +151,7 @@ def torch_runner(cell, H, batch, X, y, threads):
             idx = perm[start:start + batch]
             opt.zero_grad()
             out, _ = rnn(Xt[idx])
-            loss = 0.5 * ((head(out[:, -1]) - yt[idx]) ** 2).mean()
+            loss = 0.5 * ((head(pool(out)) - yt[idx]) ** 2).mean()
             loss.backward()
             opt.step()
 
@@ -139,20 +166,21 @@ def timed(run):
     return time.perf_counter() - t
 
 
-def bench_config(cell, N, T, F, H, batch, dtype, repeats, threads, peak, has_torch):
+def bench_config(cell, N, T, F, H, batch, dtype, repeats, threads, peak, has_torch,
+                 variant="last"):
     X, y = make_data(N, T, F, dtype)
-    runners = {"skrnn": skrnn_runner(cell, H, batch, X, y),
+    runners = {"skrnn": skrnn_runner(cell, H, batch, X, y, variant),
                "mlp": mlp_runner(H, batch, X, y)}
     if has_torch:
-        runners["torch"] = torch_runner(cell, H, batch, X, y, threads)
+        runners["torch"] = torch_runner(cell, H, batch, X, y, threads, variant)
     times = {name: [] for name in runners}
     for _ in range(repeats):
         for name, run in runners.items():
             times[name].append(timed(run))
-    flops = 3 * 2 * GATES[cell] * H * (F + H) * T * N
+    flops = 3 * 2 * GATES[cell] * H * (F + H) * T * N * (2 if VARIANTS[variant][0] else 1)
     sk = statistics.median(times["skrnn"])
     row = {
-        "cell": cell, "N": N, "T": T, "F": F, "H": H, "batch": batch,
+        "variant": variant, "cell": cell, "N": N, "T": T, "F": F, "H": H, "batch": batch,
         "dtype": np.dtype(dtype).name,
         "skrnn_s": round(sk, 4),
         "mlp_s": round(statistics.median(times["mlp"]), 4),
@@ -174,6 +202,8 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--cells", default="rnn,lstm,gru")
     parser.add_argument("--dtypes", default="float32,float64")
+    parser.add_argument("--variants", default="last",
+                        help="comma-separated: " + ", ".join(VARIANTS))
     parser.add_argument("--rows", default=None,
                         help="comma-separated indices into the grid (default: all)")
     args = parser.parse_args(argv)
@@ -192,20 +222,25 @@ def main(argv=None):
                                   "gemm_gflops": {k: round(v, 1) for k, v in peaks.items()},
                                   "torch": has_torch}}), flush=True)
     rows = []
+    variants = args.variants.split(",")
     for cell in args.cells.split(","):
         for N, T, F, H, batch in grid:
             for name in args.dtypes.split(","):
-                row = bench_config(cell, N, T, F, H, batch, np.dtype(name).type,
-                                   args.repeats, threads, peaks[name], has_torch)
-                rows.append(row)
-                print(json.dumps(row), flush=True)
+                for variant in variants:
+                    row = bench_config(cell, N, T, F, H, batch, np.dtype(name).type,
+                                       args.repeats, threads, peaks[name], has_torch,
+                                       variant)
+                    rows.append(row)
+                    print(json.dumps(row), flush=True)
     if has_torch:
-        speedups = [r["speedup_vs_torch"] for r in rows]
-        print(json.dumps({
-            "summary": "training throughput, skrnn vs PyTorch CPU (torch_s / skrnn_s)",
-            "geometric_mean": round(float(np.exp(np.mean(np.log(speedups)))), 3),
-            "min": min(speedups), "max": max(speedups), "configurations": len(rows),
-        }))
+        for variant in variants:
+            speedups = [r["speedup_vs_torch"] for r in rows if r["variant"] == variant]
+            print(json.dumps({
+                "summary": "training throughput, skrnn vs PyTorch CPU (torch_s / skrnn_s)",
+                "variant": variant,
+                "geometric_mean": round(float(np.exp(np.mean(np.log(speedups)))), 3),
+                "min": min(speedups), "max": max(speedups), "configurations": len(speedups),
+            }))
     return 0
 
 
