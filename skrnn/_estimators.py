@@ -15,6 +15,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._base import BaseRNN
+from ._sequences import Sequences, feature_stats
 
 _COMMON_PARAMETERS = """
     hidden_layer_sizes : array-like of shape (n_layers,), default=(32,)
@@ -364,14 +365,12 @@ class RNNRegressor(RegressorMixin, BaseRNN):
     def _target_scaling(self, Y, sample_weight):
         # the network learns standardised targets; for the Poisson loss, targets
         # divided by their mean (the log link makes that a shift of the output bias)
-        w = None if sample_weight is None else np.asarray(sample_weight, np.float64)
-        shift = np.average(Y, axis=0, weights=w)
+        # (the targets read as one-step sequences of n_outputs features)
+        targets = Sequences(Y[None], np.ones(len(Y), dtype=np.intp), "array")
+        shift, scale = feature_stats(targets, sample_weight)
         if self.loss == "poisson":
-            scale = np.where(shift > 0, shift, 1.0)
-            return np.zeros_like(shift), scale
-        scale = np.sqrt(np.average((Y - shift) ** 2, axis=0, weights=w))
-        tiny = 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(shift))
-        return shift, np.where(scale > tiny, scale, 1.0)
+            return np.zeros_like(shift), np.where(shift > 0, shift, 1.0)
+        return shift, scale
 
     def _validation_score(self, P, Y, sample_weight):
         return r2_score(Y, P, sample_weight=sample_weight)

@@ -303,12 +303,17 @@ def feature_stats(seq, sample_weight=None):
     w = np.ones(N) if sample_weight is None else np.asarray(sample_weight, np.float64)
     real = (np.arange(T)[:, None] < seq.lengths) * w  # (T, N): step weights
     total = real.sum()
+    # in units of each feature's largest magnitude, so that no sum overflows
     X = seq.X.astype(np.float64, copy=False)
-    shift = np.einsum("tn,tnf->f", real, X) / total
-    var = np.einsum("tn,tnf->f", real, (X - shift) ** 2) / total
-    scale = np.sqrt(var)
+    unit = np.abs(X).max(axis=(0, 1)) if X.size else np.ones(F)
+    unit[~(unit > 0)] = 1.0
+    U = X / unit
+    shift = np.einsum("tn,tnf->f", real, U) / total
+    scale = np.sqrt(np.einsum("tn,tnf->f", real, (U - shift) ** 2) / total)
     tiny = 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(shift))
-    scale[scale <= tiny] = 1.0
+    const = scale <= tiny  # a feature that does not vary is only centred
+    shift, scale = shift * unit, scale * unit
+    scale[const] = 1.0
     return shift, scale
 
 
