@@ -506,8 +506,8 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             warnings.warn(
                 "lbfgs met a non-finite loss or gradient during its line search and "
                 f"may have stopped early, at the last finite point (loss={loss:.6g}). "
-                "Scale the inputs (e.g. with StandardScaler) and, for regression, the "
-                "targets, or raise alpha.", ConvergenceWarning, stacklevel=6)
+                "Raise alpha, or use solver='adam' with clip_norm (e.g. "
+                "clip_norm=1.0).", ConvergenceWarning, stacklevel=6)
         self.n_iter_ = _check_optimize_result(result, self.max_iter)
         self.loss_ = float(loss)
         theta[:] = x
@@ -706,10 +706,9 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             f"Training diverged{f' in epoch {epoch}' if epoch else ''}: the loss or "
             f"the gradient became NaN or infinite, so the weights were restored to "
             f"{restored} and training stopped. The model is usable but not converged. "
-            + ("Scale the inputs (e.g. with StandardScaler) and, for regression, the "
-               "targets, or raise alpha." if self.solver == "lbfgs" else
-               "Lower learning_rate_init, set clip_norm (e.g. clip_norm=1.0), or scale "
-               "the inputs (e.g. with StandardScaler)."),
+            + ("Raise alpha, or use solver='adam' with clip_norm (e.g. clip_norm=1.0)."
+               if self.solver == "lbfgs" else
+               "Lower learning_rate_init, or set clip_norm (e.g. clip_norm=1.0)."),
             ConvergenceWarning, stacklevel=7)
 
     # ----------------------------------------------------------------------------------
@@ -812,10 +811,11 @@ def _loss_surely_finite(theta, spec, Y, dtype):
 def _raise_not_finite_at_start(loss, seq, Y):
     raise ValueError(
         f"The training loss is {loss} at the start of training, before any update: "
-        f"the data are too large for the loss (max |X| = {np.abs(seq.X).max():.3g}, "
-        f"max |y| = {np.abs(Y).max():.3g}). Scale the inputs (e.g. with "
-        "StandardScaler) and, for regression, the targets (e.g. with "
-        "sklearn.compose.TransformedTargetRegressor)."
+        "the network's outputs overflow. The inputs and targets are standardised "
+        "inside the estimator, so the starting weights are too large: this happens "
+        "when warm_start or partial_fit go on from weights_ that were edited or grew "
+        "huge. Fit a new model (warm_start=False), or lower learning_rate_init and set "
+        "clip_norm (e.g. clip_norm=1.0) so that the weights stay in range."
     )
 
 

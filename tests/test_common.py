@@ -28,7 +28,7 @@ ESTIMATORS = [
     # the accuracy options: pooling, bidirectional layers, dropout, segments, class weights
     RNNClassifier(bidirectional=True, pooling="mean", segment_length=2, dropout=0.1,
                   random_state=0),
-    RNNRegressor(cell="lstm", bidirectional=True, pooling="max", hidden_layer_sizes=(8, 4),
+    RNNRegressor(cell="lstm", bidirectional=True, pooling="max", hidden_layer_sizes=(16, 8),
                  dropout=0.1, random_state=0),
     RNNRegressor(cell="rnn", solver="lbfgs", pooling="mean", segment_length="auto",
                  max_iter=100, random_state=0),

@@ -30,6 +30,7 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+import skrnn._base as skrnn_base
 from skrnn import RNNClassifier, RNNRegressor
 from skrnn._network import NetworkSpec, loss_and_grad, pack
 
@@ -75,6 +76,23 @@ def assert_same_weights(a, b, **tol):
 
 def flat_weights(est):
     return np.concatenate([w.ravel() for w in est.weights_.values()])
+
+
+def trained_theta(est):
+    """The flat parameters the solvers train: those of the model of standardised data
+    (``weights_`` hold the same model for the raw data)."""
+    return pack(est._scaled(est.weights_, inverse=True), est._spec)
+
+
+def standardised(est, X, y=None):
+    """``X`` (and regression targets ``y``) as the solvers see them."""
+    X = (np.asarray(X) - est._x_shift) / est._x_scale
+    if y is None:
+        return X
+    y = np.asarray(y, dtype=float).reshape(len(y), -1)
+    if est._y_scale is not None:
+        y = (y - est._y_shift) / est._y_scale
+    return X, y
 
 
 def time_major(X):
@@ -535,19 +553,47 @@ def test_divergence_in_the_first_epoch_still_gives_a_usable_model(rng):
 
 @pytest.mark.parametrize("solver", SOLVERS)
 @pytest.mark.parametrize("huge", ["X", "y"])
-def test_loss_not_finite_before_any_update_raises(solver, huge, rng):
+def test_huge_data_is_standardised_and_fits(solver, huge, rng):
+    """Data of scale 1e200 (whose squared error overflowed before the estimators
+    standardised their inputs and targets) fit as the same data of scale 1."""
     X, y = _small_task(RNNRegressor, rng)
-    # finite data whose squared error overflows at any initialisation
-    if huge == "X":
-        X = X * 1e200  # through an identity Elman cell
-    else:
-        y = y * 1e200
     reg = RNNRegressor(hidden_layer_sizes=(3,), cell="rnn", activation="identity",
-                       solver=solver, random_state=0)
+                       solver=solver, max_iter=5, random_state=0)
+    small = fit_quietly(clone(reg), X, y)
+    if huge == "X":
+        big = fit_quietly(reg, X * 1e200, y)
+        assert_allclose(big.predict(X * 1e200), small.predict(X), rtol=1e-6)
+    else:
+        big = fit_quietly(reg, X, y * 1e200)
+        assert_allclose(big.predict(X), 1e200 * small.predict(X), rtol=1e-6)
+    assert np.isfinite(big.loss_)
+
+
+def _warm_start_from_huge_output_weights(Est, X, y, solver, alpha, factor=1e200,
+                                         **params):
+    """A fitted model (identity Elman cell) whose output weights were then multiplied
+    by ``factor`` in place, set to go on training from them."""
+    est = Est(hidden_layer_sizes=(3,), cell="rnn", activation="identity",
+              solver=solver, max_iter=5, alpha=alpha, random_state=0, **params)
+    fit_quietly(est, X, y)
+    est.weights_["out_weight"][...] *= factor
+    return est.set_params(warm_start=True)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_loss_not_finite_before_any_update_raises(solver, rng):
+    """Going on from weights whose penalty overflows: the fit refuses, says why, and
+    leaves the model as it was."""
+    X, y = _small_task(RNNRegressor, rng)
+    reg = _warm_start_from_huge_output_weights(RNNRegressor, X, y, solver, alpha=1e-4)
+    weights = {name: w.copy() for name, w in reg.weights_.items()}
+    n_iter = reg.n_iter_
     with np.errstate(all="ignore"):
-        with pytest.raises(ValueError, match="Scale the inputs"):
+        with pytest.raises(ValueError, match="at the start of training.*warm_start"):
             reg.fit(X, y)
-    assert not hasattr(reg, "weights_")
+    assert reg.n_iter_ == n_iter
+    for name, w in weights.items():
+        assert_array_equal(reg.weights_[name], w)
 
 
 # What each solver meets when the gradient of the log-loss of huge logits overflows
@@ -555,8 +601,8 @@ GRADIENT_OVERFLOW = {
     # L-BFGS ends where the loss is not finite: the weights go back to the start
     "lbfgs": "Training diverged: ",
     # the first step makes the weights huge; the next gradient is not finite: the
-    # weights go back to those of the last finite step
-    "sgd": r"Training diverged in epoch 2: ",
+    # weights go back to those of the last finite step (epoch 2 of this call)
+    "sgd": r"Training diverged in epoch 7: ",
     # adam's steps are at most about learning_rate_init whatever the gradient (and 0
     # where its square overflows): it trains on, with finite weights, to max_iter
     "adam": r"Maximum iterations \(5\) reached",
@@ -565,14 +611,15 @@ GRADIENT_OVERFLOW = {
 
 @pytest.mark.parametrize("solver", SOLVERS)
 def test_gradient_overflow_never_leaves_nan_weights(solver, rng):
-    """The log-loss of huge logits stays finite (so the fit starts: no refusal), but its
-    gradient overflows: the fit keeps finite weights, never NaN ones, and says so."""
+    """Logits of about 1e200 (output weights made huge, no penalty): the log-loss stays
+    finite (so the fit starts: no refusal), but its gradient overflows. The fit keeps
+    finite weights, never NaN ones, and says so."""
     X, y = _small_task(RNNClassifier, rng)
-    clf = RNNClassifier(hidden_layer_sizes=(3,), cell="rnn", activation="identity",
-                        solver=solver, max_iter=5, random_state=0)
+    clf = _warm_start_from_huge_output_weights(RNNClassifier, X, y, solver, alpha=0.0)
+    assert clf.n_iter_ == 5
     with np.errstate(all="ignore"):
         with pytest.warns(ConvergenceWarning, match=GRADIENT_OVERFLOW[solver]) as record:
-            clf.fit(X * 1e200, y)
+            clf.fit(X, y)
     diverged = [w for w in record if "diverged" in str(w.message)]
     assert len(diverged) == (solver != "adam")
     for name, w in clf.weights_.items():
@@ -583,35 +630,42 @@ def test_gradient_overflow_never_leaves_nan_weights(solver, rng):
 
 def test_lbfgs_divergence_warning_names_what_lbfgs_uses(rng):
     X, y = _small_task(RNNClassifier, rng)
-    clf = RNNClassifier(hidden_layer_sizes=(3,), cell="rnn", activation="identity",
-                        solver="lbfgs", random_state=0)
+    clf = _warm_start_from_huge_output_weights(RNNClassifier, X, y, "lbfgs", alpha=0.0)
     with np.errstate(all="ignore"):
         with pytest.warns(ConvergenceWarning, match="diverged") as record:
-            clf.fit(X * 1e200, y)
+            clf.fit(X, y)
     message = " ".join(str(w.message) for w in record)
     assert "learning_rate_init" not in message
-    assert "clip_norm" not in message
+    assert "Raise alpha" in message
 
 
-def test_lbfgs_stopped_by_a_non_finite_loss_is_not_silent(rng):
-    """Poisson targets of 1e8 through an identity Elman cell: the loss at the start is
-    finite, but L-BFGS's first line search steps to weights whose exp overflows. The
-    fit stops at the last finite point and says why."""
-    X = 5 * rng.uniform(-1, 1, size=(60, 6, 1))
-    y = 1e8 * rng.poisson(np.exp(2 * X[:, 0, 0] / 5)).astype(float)
-    reg = RNNRegressor(loss="poisson", hidden_layer_sizes=(4,), cell="rnn",
-                       activation="identity", solver="lbfgs", max_iter=100,
+def test_lbfgs_stopped_by_a_non_finite_loss_is_not_silent(rng, monkeypatch):
+    """An objective that overflows (returns inf) farther than 0.05 from the starting
+    weights: the loss at the start is finite, but L-BFGS's line search steps beyond.
+    The fit stops at the last finite point and says why."""
+    X, y = _small_task(RNNRegressor, rng)
+    real = skrnn_base.loss_and_grad
+    start = []
+
+    def overflowing(theta, *args, **kwargs):
+        loss, grad = real(theta, *args, **kwargs)
+        if not start:
+            start.append(theta.copy())
+        if np.linalg.norm(theta - start[0]) > 0.05:
+            return np.inf, grad
+        return loss, grad
+
+    monkeypatch.setattr(skrnn_base, "loss_and_grad", overflowing)
+    reg = RNNRegressor(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=100,
                        random_state=0)
-    with np.errstate(all="ignore"):
-        with pytest.warns(ConvergenceWarning,
-                          match="lbfgs met a non-finite loss or gradient during its "
-                                "line search") as record:
-            reg.fit(X, y)
+    with pytest.warns(ConvergenceWarning,
+                      match="lbfgs met a non-finite loss or gradient during its "
+                            "line search") as record:
+        reg.fit(X, y)
     message = " ".join(str(w.message) for w in record)
-    assert "Scale the inputs" in message
+    assert "Raise alpha" in message
     assert np.isfinite(reg.loss_)
-    for name, w in reg.weights_.items():
-        assert np.all(np.isfinite(w)), name
+    assert np.linalg.norm(trained_theta(reg) - start[0]) <= 0.05 + 1e-12
 
 
 # --------------------------------------------------------------------------------------
@@ -686,10 +740,15 @@ def test_failed_partial_fit_leaves_the_shuffling_as_it_was(rng):
     reg = fit_quietly(RNNRegressor(hidden_layer_sizes=(4,), max_iter=3, batch_size=10,
                                    random_state=0), X, y)
     twin = pickle.loads(pickle.dumps(reg))
+    saved = {name: w.copy() for name, w in reg.weights_.items()}
+    reg.weights_["out_weight"][...] *= 1e200  # the penalty overflows at once
     before = fitted_state(reg)
-    with np.errstate(all="ignore"), pytest.raises(ValueError, match="Scale"):
-        reg.partial_fit(X, y * 1e200)  # the squared error overflows at once
+    with np.errstate(all="ignore"):
+        with pytest.raises(ValueError, match="at the start of training"):
+            reg.partial_fit(X, y)  # fails in its first minibatch, after shuffling
     assert fitted_state(reg) == before
+    for name, w in saved.items():
+        reg.weights_[name][...] = w
     reg.partial_fit(X, y)
     twin.partial_fit(X, y)
     assert_same_weights(reg, twin)
@@ -972,20 +1031,23 @@ def test_lbfgs_loss_is_the_regularised_mean_loss(Est, y_kind, out_activation,
     est.fit(X, y, sample_weight=sw if weighted else None)
     assert est.out_activation_ == out_activation
     assert est.n_outputs_ == n_outputs
+    # the solvers train the model of standardised inputs and targets: loss_ is its
+    # loss (for regression, on the standardised targets) plus its penalty
     if y_kind in ("continuous", "multi-output"):
-        per_sample = 0.5 * np.mean((est.predict(X).reshape(n, -1)
-                                    - y.reshape(n, -1)) ** 2, axis=1)
+        errors = (est.predict(X).reshape(n, -1) - y.reshape(n, -1)) / est._y_scale
+        per_sample = 0.5 * np.mean(errors ** 2, axis=1)
     elif y_kind == "poisson":
-        mu = est.predict(X)  # half the Poisson deviance, as MLP
-        per_sample = xlogy(y, y / mu) - y + mu
+        # half the Poisson deviance, as MLP, of the targets divided by their mean
+        mu, yc = est.predict(X) / est._y_scale[0], y / est._y_scale[0]
+        per_sample = xlogy(yc, yc / mu) - yc + mu
     elif y_kind == "multilabel":
         P = est.predict_proba(X)
         per_sample = -(y * np.log(P) + (1 - y) * np.log(1 - P)).sum(axis=1)
     else:
         P = est.predict_proba(X)
         per_sample = -np.log(P[np.arange(n), np.searchsorted(est.classes_, y)])
-    penalty = sum(float(np.sum(w**2)) for name, w in est.weights_.items()
-                  if "weight" in name)
+    penalty = sum(float(np.sum(w**2)) for name, w in
+                  est._scaled(est.weights_, inverse=True).items() if "weight" in name)
     expected = (np.sum(sw * per_sample) + 0.5 * alpha * penalty) / np.sum(sw)
     assert est.loss_ == pytest.approx(expected, rel=1e-9)
     assert 1 <= est.n_iter_ <= 15
@@ -1166,9 +1228,9 @@ def test_verbose_prints_the_loss_of_each_iteration(solver, rng, capsys):
 
 
 def _gradient_at(est, X, y, spec):
-    Xt, lengths = time_major(X)
-    theta = pack(est.weights_, spec)
-    return loss_and_grad(theta, Xt, lengths, y.reshape(len(y), -1), spec,
+    Xs, ys = standardised(est, X, y)
+    Xt, lengths = time_major(Xs.astype(np.asarray(X).dtype))
+    return loss_and_grad(trained_theta(est), Xt, lengths, ys.astype(Xt.dtype), spec,
                          alpha=est.alpha)[1]
 
 
@@ -1181,11 +1243,11 @@ def test_one_sgd_step_is_minus_learning_rate_times_the_gradient(learning_rate, r
                        learning_rate=learning_rate, learning_rate_init=0.1,
                        power_t=0.5, alpha=1e-3, random_state=0)
     reg.partial_fit(X, y)  # one full-batch step; 30 samples seen
-    before = flat_weights(reg)
+    before = trained_theta(reg)
     grad = _gradient_at(reg, X, y, spec)
     reg.partial_fit(X, y)
     lr = 0.1 if learning_rate == "constant" else 0.1 / (30 + 1) ** 0.5
-    assert_allclose(flat_weights(reg), before - lr * grad, rtol=1e-10, atol=1e-14)
+    assert_allclose(trained_theta(reg), before - lr * grad, rtol=1e-10, atol=1e-13)
 
 
 @pytest.mark.parametrize("float_dtype", [np.float64, np.float32])
@@ -1193,16 +1255,16 @@ def test_clip_norm_limits_the_update(float_dtype, rng):
     X = rng.normal(size=(30, 5, 2)).astype(float_dtype)
     y = X[:, 0, 0] * 10
     spec = NetworkSpec("gru", "tanh", 2, (4,), 1, "identity")
-    lr, clip = 0.1, 0.05
+    lr, clip = 0.1, 0.01
     reg = RNNRegressor(hidden_layer_sizes=(4,), solver="sgd", momentum=0.0,
                        learning_rate_init=lr, clip_norm=clip, random_state=0)
     reg.partial_fit(X, y)
-    before = flat_weights(reg).astype(np.float64)
+    before = trained_theta(reg).astype(np.float64)
     grad = _gradient_at(reg, X, y, spec).astype(np.float64)
     norm = np.linalg.norm(grad)
     assert norm > 10 * clip  # so the clip is active
     reg.partial_fit(X, y)
-    step = flat_weights(reg).astype(np.float64) - before
+    step = trained_theta(reg).astype(np.float64) - before
     # float32 weights of size ~1 round to ~1e-7
     rtol, atol = (1e-3, 5e-7) if float_dtype is np.float32 else (1e-8, 1e-14)
     assert np.linalg.norm(step) <= lr * clip * (1 + rtol)
