@@ -403,7 +403,9 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             # standardised model the solvers train
             theta = pack(self._scaled(self.weights_, inverse=True), spec, dtype=dtype)
 
-        seq = segment(standardize(seq, self._x_shift, self._x_scale), segment_length)
+        # L-BFGS works in float64 (SciPy's line search does): so do its loss and
+        # gradient, whatever X's dtype; the fitted model predicts in X's dtype
+        seq = segment(standardize(seq, self._x_shift, self._x_scale, dtype), segment_length)
         if self._y_scale is not None:
             Y = ((Y - self._y_shift) / self._y_scale).astype(dtype, copy=False)
         # ``weights_`` are views of the solver's flat vector while it trains, and the

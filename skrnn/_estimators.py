@@ -649,11 +649,12 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
                 raise ValueError(
                     f"`classes={classes!r}` is not the same as on last call to "
                     f"partial_fit, was: {self.classes_!r}")
-        except Exception:
+            return self._fit(X, y, sample_weight, incremental=True)
+        except BaseException:
+            # the classes of a first call go too: a failed call leaves no trace
             self.__dict__.clear()
             self.__dict__.update(state)
             raise
-        return self._fit(X, y, sample_weight, incremental=True)
 
     def predict(self, X):
         """Predict using the recurrent neural network classifier.

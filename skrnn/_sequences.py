@@ -246,7 +246,9 @@ def merge_duplicates(seq, Y, sample_weight):
     # one row of bytes per sample (length, sequence, target), written in place: about
     # one copy of the data, plus the sort's own copy, at the peak
     K = Y.shape[1]
-    keys = np.empty((N, 1 + T * F + K), dtype=seq.X.dtype)
+    # compared in float64 whatever X's dtype: float32 keys would merge targets that
+    # differ below float32's precision (1.0 and 1 + 1e-9) into one sample
+    keys = np.empty((N, 1 + T * F + K), dtype=np.float64)
     keys[:, 0] = seq.lengths
     keys[:, 1:1 + T * F].reshape(N, T, F)[...] = seq.X.transpose(1, 0, 2)
     keys[:, 1 + T * F:] = Y
@@ -317,11 +319,11 @@ def feature_stats(seq, sample_weight=None):
     return shift, scale
 
 
-def standardize(seq, shift, scale):
-    """A new :class:`Sequences` ``(X - shift) / scale`` in ``X``'s dtype, zero past
-    each sequence's end."""
+def standardize(seq, shift, scale, dtype=None):
+    """A new :class:`Sequences` ``(X - shift) / scale`` in ``dtype`` (default:
+    ``X``'s), zero past each sequence's end."""
     X = (seq.X - shift) / scale
-    X = X.astype(seq.X.dtype, copy=False)
+    X = X.astype(seq.X.dtype if dtype is None else dtype, copy=False)
     T = X.shape[0]
     if len(seq.lengths) and seq.lengths.min() < T:
         X[np.arange(T)[:, None] >= seq.lengths] = 0

@@ -735,6 +735,41 @@ def test_failed_call_leaves_a_fitted_estimator_as_it_was(Est, bad_call, rng):
     assert_same_weights(est, twin)
 
 
+def _bad_first_inputs(X, y):
+    """``(X, y, sample_weight)`` a first call must refuse, with its message."""
+    X_nan = X.copy()
+    X_nan[0, 1, 0] = np.nan
+    return {
+        "nan_in_X": (X_nan, y, None, "NaN"),
+        "four_d_X": (X[..., None], y, None, "dim 4"),
+        "wrong_length_y": (X, y[:-1], None, "inconsistent numbers of samples"),
+        "negative_weights": (X, y, -np.ones(len(X)), "Negative values"),
+        "ragged_feature_counts": ([X[0], X[1, :, :1]], y[:2], None, "features"),
+    }
+
+
+@pytest.mark.parametrize("Est", ESTIMATORS)
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+@pytest.mark.parametrize("bad", list(_bad_first_inputs(np.zeros((3, 4, 2)), np.zeros(3))))
+def test_failed_first_call_leaves_an_unfitted_estimator(Est, method, bad, rng):
+    """A first fit or partial_fit that fails leaves no trace: not the classifier's
+    classes_ (set before the data were checked), nor anything else."""
+    X, y = _small_task(Est, rng, n=20)
+    Xb, yb, sw, message = _bad_first_inputs(X, y)[bad]
+    est = Est(hidden_layer_sizes=(3,), max_iter=2, random_state=0)
+    fresh = dict(est.__dict__)
+    kwargs = {"classes": np.unique(y)} if (Est is RNNClassifier
+                                          and method == "partial_fit") else {}
+    with pytest.raises(ValueError, match=message):
+        getattr(est, method)(Xb, yb, sample_weight=sw, **kwargs)
+    assert est.__dict__.keys() == fresh.keys()
+    with pytest.raises(NotFittedError):
+        est.predict(X)
+    if kwargs:  # the classes were not kept: a next first call still needs them
+        with pytest.raises(ValueError, match="classes must be passed"):
+            est.partial_fit(X, y)
+
+
 def test_failed_partial_fit_leaves_the_shuffling_as_it_was(rng):
     X, y = _small_task(RNNRegressor, rng, n=40)
     reg = fit_quietly(RNNRegressor(hidden_layer_sizes=(4,), max_iter=3, batch_size=10,
