@@ -7,5 +7,16 @@ own SGD and Adam, with the parameters and behaviour of ``MLPRegressor`` and
 
 from ._estimators import RNNClassifier, RNNRegressor
 
-__all__ = ["RNNClassifier", "RNNRegressor"]
+__all__ = ["RNNClassifier", "RNNRegressor", "to_onnx"]
 __version__ = "0.1.0.dev0"
+
+
+def to_onnx(model, X=None, **kwargs):
+    """Convert a fitted :class:`RNNRegressor` or :class:`RNNClassifier` to ONNX.
+
+    A shortcut to :func:`skrnn.onnx.to_onnx` (see it for the parameters), which
+    imports onnx and skl2onnx only when called: ``pip install "skrnn[onnx]"``.
+    """
+    from .onnx import to_onnx as _to_onnx
+
+    return _to_onnx(model, X, **kwargs)
