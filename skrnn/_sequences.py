@@ -8,7 +8,9 @@ Accepted forms of ``X`` (DESIGN.md, "Sequences in, predictions out"):
   per timestep (the convention of aeon, sktime and tslearn, and what a scikit-learn
   ``Pipeline`` passes along);
 * a list of 2-D ``(n_timesteps_i, n_features)`` or 1-D ``(n_timesteps_i,)`` arrays of
-  different lengths.
+  different lengths; other libraries' containers of such arrays read the same way: a
+  1-D object array, a ``pandas.Series`` of arrays, and a DataFrame whose cells are
+  arrays or Series (sktime's "nested" format: a row is a sample, a column a feature).
 
 Whatever the form, the result is a :class:`Sequences` record: a C-contiguous time-major
 array ``(T, N, F)``, zero-padded past each sequence's end, the true ``lengths`` and the
@@ -51,8 +53,14 @@ def is_ragged(X):
     That is a list or tuple with an ndarray (or a sparse matrix, to be refused with a
     clear message) among its elements, or whose elements have different shapes. A
     list of lists of equal shapes (such as ``X.tolist()``) is left to
-    ``check_array``, which reads it as the regular 2-D or 3-D array it is.
+    ``check_array``, which reads it as the regular 2-D or 3-D array it is. A 1-D
+    object array or a ``pandas.Series`` reads as the list of its elements, and a
+    DataFrame of array cells as a list of its rows (see :func:`as_sequence_list`).
     """
+    if _is_nested_frame(X):
+        return True
+    if _is_object_vector(X):
+        X = list(X)
     if not isinstance(X, (list, tuple)) or len(X) == 0:
         return False
     if any(isinstance(x, np.ndarray) or _is_sparse(x) for x in X):
@@ -71,6 +79,54 @@ def is_ragged(X):
 
 def _is_sparse(x):
     return hasattr(x, "tocsr")
+
+
+def _is_object_vector(X):
+    """A 1-D object ndarray or a ``pandas.Series`` of objects: one sequence an element."""
+    kind = getattr(getattr(X, "dtype", None), "kind", None)
+    return (getattr(X, "ndim", None) == 1 and kind == "O"
+            and (isinstance(X, np.ndarray) or hasattr(X, "iloc")))
+
+
+def _is_nested_frame(X):
+    """A DataFrame whose cells are sequences (sktime's "nested_univ" format): every
+    column of object dtype, and the first cell an array, a Series or a list."""
+    if not (hasattr(X, "iloc") and getattr(X, "ndim", None) == 2):
+        return False
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        return False
+    if not all(getattr(dtype, "kind", None) == "O" for dtype in X.dtypes):
+        return False
+    first = X.iloc[0, 0]
+    return isinstance(first, (list, tuple)) or hasattr(first, "__array__")
+
+
+def as_sequence_list(X, *, input_name="X"):
+    """The sequences of a ragged container, as a list with one element a sequence.
+
+    A list or tuple is returned as a list of its elements; a 1-D object array and a
+    ``pandas.Series`` as the list of their elements (``Series.to_numpy()``, so the
+    index is not read); a DataFrame whose cells are sequences (sktime's "nested"
+    format: a row is a sample, a column a feature, a cell the feature's values over
+    time) as one ``(n_timesteps_i, n_columns)`` array a row, its cells side by side.
+    """
+    if _is_nested_frame(X):
+        rows = []
+        for i, row in enumerate(X.itertuples(index=False, name=None)):
+            cells = [np.asarray(cell) for cell in row]
+            lengths = {cell.shape for cell in cells}
+            if len(lengths) != 1 or cells[0].ndim != 1:
+                raise ValueError(
+                    f"Row {i} of the nested DataFrame {input_name} holds cells of "
+                    f"shapes {sorted(lengths)}: every cell of a row must be a 1-D "
+                    "sequence of the same length (one feature over the same "
+                    "timesteps)."
+                )
+            rows.append(np.stack(cells, axis=1))
+        return rows
+    if _is_object_vector(X):
+        return list(np.asarray(X))
+    return list(X)
 
 
 def _is_sequence_like(x):
@@ -132,10 +188,11 @@ def check_ragged(X, *, input_name="X"):
     """Validate a list of sequences of different lengths -> :class:`Sequences`.
 
     Each element must be 1-D ``(T_i,)`` (one feature) or 2-D ``(T_i, F)`` with the
-    same ``F`` for all, at least one timestep, numeric and finite.
+    same ``F`` for all, at least one timestep, numeric and finite. ``X`` is any
+    container :func:`is_ragged` accepts (see :func:`as_sequence_list`).
     """
     seqs = []
-    for i, x in enumerate(X):
+    for i, x in enumerate(as_sequence_list(X, input_name=input_name)):
         name = f"{input_name}[{i}]"
         if _is_sparse(x):
             raise TypeError(

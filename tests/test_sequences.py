@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 
 from skrnn import RNNClassifier, RNNRegressor
-from skrnn._sequences import check_ragged
+from skrnn._sequences import check_ragged, is_ragged
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore::sklearn.exceptions.ConvergenceWarning"
@@ -263,6 +263,78 @@ def test_check_ragged_layout():
     assert_array_equal(seq.X[:, 0], X[0])
     assert_array_equal(seq.X[0, 1], X[1][0])
     assert_array_equal(seq.X[1:, 1], 0.0)  # zero-padded past the end
+
+
+# --------------------------------------------------------------------------------------
+# Other libraries' containers of sequences: object arrays, Series, nested DataFrames
+
+
+def object_array(seqs):
+    out = np.empty(len(seqs), dtype=object)
+    for i, s in enumerate(seqs):
+        out[i] = s
+    return out
+
+
+def nested_frame(seqs, columns=("a", "b")):
+    """sktime's "nested_univ" format: a row a sample, a cell a pd.Series over time."""
+    return pd.DataFrame({c: [pd.Series(s[:, j]) for s in seqs]
+                         for j, c in enumerate(columns)})
+
+
+@pytest.mark.parametrize("container", ["object-array", "series", "nested-frame",
+                                       "object-array-equal-lengths"])
+def test_containers_of_sequences_read_as_lists(ragged_model, rng, container):
+    lengths = [4, 4, 4] if container.endswith("equal-lengths") else [3, 7, 1, 5]
+    seqs = ragged(rng, lengths)
+    if container.startswith("object-array"):
+        X = object_array(seqs)
+    elif container == "series":
+        X = pd.Series(seqs, index=np.arange(len(seqs)) * 10)  # the index is not read
+    else:
+        X = nested_frame(seqs)
+    assert is_ragged(X)
+    seq = check_ragged(X)
+    assert_array_equal(seq.lengths, lengths)
+    assert_array_equal(seq.X, check_ragged(seqs).X)
+    assert_array_equal(ragged_model.predict(X), ragged_model.predict(seqs))
+
+
+def test_fit_on_a_series_of_arrays_equals_fit_on_the_list(rng):
+    seqs = ragged(rng, [3, 7, 2, 5, 4, 6])
+    y = rng.normal(size=6)
+    a = small_regressor().fit(pd.Series(seqs), y)
+    b = small_regressor().fit(seqs, y)
+    assert a.n_features_in_ == 2
+    assert_array_equal(a.predict(object_array(seqs)), b.predict(seqs))
+    c = RNNClassifier(hidden_layer_sizes=(4,), max_iter=5, random_state=0)
+    c.fit(nested_frame(seqs), [0, 1] * 3)
+    assert c.n_features_in_ == 2
+
+
+def test_numeric_containers_are_not_ragged(rng):
+    assert not is_ragged(pd.Series([1.0, 2.0, 3.0]))
+    assert not is_ragged(np.array([1.0, 2.0], dtype=object))
+    assert not is_ragged(np.array([[1.0, 2.0], [3.0, 4.0]], dtype=object))
+    assert not is_ragged(pd.DataFrame({"a": ["x", "y"]}))
+    assert not is_ragged(pd.DataFrame({"a": [1.0, 2.0]}))
+    # a 2-D object array of numbers is the table it looks like
+    X = rng.normal(size=(10, 4))
+    model = small_regressor().fit(X.astype(object), X[:, -1])
+    assert model.n_features_in_ == 4
+
+
+def test_bad_sequence_in_a_container_is_named(rng):
+    seqs = ragged(rng, [3, 4])
+    bad = object_array([seqs[0], np.array([[1.0, np.nan]]), seqs[1]])
+    with pytest.raises(ValueError, match=r"X\[1\].*NaN"):
+        check_ragged(bad)
+    with pytest.raises(TypeError, match=r"X\[1\] is a str"):
+        check_ragged(pd.Series([seqs[0], "abc"]))
+    frame = nested_frame(seqs)
+    frame.iloc[1, 1] = pd.Series(np.ones(2))  # a row whose cells differ in length
+    with pytest.raises(ValueError, match="Row 1 of the nested DataFrame"):
+        check_ragged(frame)
 
 
 # --------------------------------------------------------------------------------------
