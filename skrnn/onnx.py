@@ -37,10 +37,12 @@ inputs and targets is folded into ``weights_``, so the graph reads raw data. Dro
 acts only in training.
 
 Converter options (skl2onnx's ``options={id(model): {...}}`` or this module's
-:func:`to_onnx` keywords): ``zipmap`` (classifiers: True, False, 'columns'),
-``transform`` (False, True) and ``recurrence``: 'auto' (the native operators in
-float32, ``Scan`` in float64), 'native' (the operators in any dtype: a valid graph
-that ONNX Runtime cannot run in float64), 'scan' (``Scan`` in any dtype).
+:func:`to_onnx` keywords): for classifiers skl2onnx's ``zipmap`` (True, False,
+'columns'), ``nocl`` (labels as class indices) and ``output_class_labels`` (one more
+output, ``classes_``); for both, ``transform`` (False, True) and ``recurrence``:
+'auto' (the native operators in float32, ``Scan`` in float64), 'native' (the
+operators in any dtype: a valid graph that ONNX Runtime cannot run in float64),
+'scan' (``Scan`` in any dtype).
 """
 
 import numbers
@@ -87,7 +89,8 @@ ONNX_ACTIVATIONS = {
 }
 
 _OPTIONS = {"transform": [False, True], "recurrence": ["auto", "native", "scan"]}
-_CLASSIFIER_OPTIONS = {"zipmap": [True, False, "columns"], **_OPTIONS}
+_CLASSIFIER_OPTIONS = {"zipmap": [True, False, "columns"], "nocl": [False, True],
+                       "output_class_labels": [False, True], **_OPTIONS}
 
 
 def _require():
@@ -484,18 +487,13 @@ def _network(g, model, x, lens, recurrence):
     return g.reduce("ReduceMax", x, [0])
 
 
-def _label_classes(model):
-    """``classes_`` as the constant the label is read from, and its ONNX type."""
+def _label_classes(model, nocl=False):
+    """``classes_`` as the constant the label is read from, and its ONNX type (with
+    skl2onnx's option ``nocl``, the class indices)."""
     classes = np.asarray(model.classes_)
-    if classes.dtype.kind in "iub":
-        return classes.astype(np.int64), Int64TensorType
-    if classes.dtype.kind == "f":
-        if not np.all(classes == np.round(classes)):
-            raise ValueError(
-                f"{type(model).__name__}.classes_ {classes!r} holds non-integer float "
-                "labels: skl2onnx's classifier convention has integer (int64) or "
-                "string labels. Fit on integer or string labels to export."
-            )
+    if nocl:
+        return np.arange(len(classes), dtype=np.int64), Int64TensorType
+    if classes.dtype.kind in "iubf":  # float labels are integers (or not classes)
         return classes.astype(np.int64), Int64TensorType
     return classes.astype(str), StringTensorType
 
@@ -513,14 +511,12 @@ def _check_model(model):
     if not hasattr(model, "weights_"):
         raise ValueError(f"This {type(model).__name__} instance is not fitted yet: call "
                          "'fit' before exporting it to ONNX.")
-    if isinstance(model, RNNClassifier):
-        _label_classes(model)
 
 
 def _options(scope, model):
     defaults = dict(transform=False, recurrence="auto")
     if isinstance(model, RNNClassifier):
-        defaults["zipmap"] = True
+        defaults.update(zipmap=True, nocl=False)
     return scope.get_options(model, defaults)
 
 
@@ -572,7 +568,7 @@ def _convert(scope, operator, container):
         g.op("Concat", [g.op("Sub", [g.const(1.0, "one_f"), p_clip]), p_clip], axis=1,
              outputs=proba)
         idx = g.op("Reshape", [g.cast(above, TensorProto.INT64), g.ints([-1])])
-    classes, _ = _label_classes(model)
+    classes, _ = _label_classes(model, options["nocl"])
     g.op("Gather", [g.const(classes, "classes", classes.dtype), idx], axis=0,
          outputs=label)
 
@@ -651,7 +647,7 @@ def _shape_calculator(operator):
     elif isinstance(model, RNNRegressor):
         operator.outputs[0].type = tensor([N, model.n_outputs_])
     else:
-        _, label_type = _label_classes(model)
+        _, label_type = _label_classes(model, options["nocl"])
         n_classes = len(model.classes_)
         if _is_multilabel(model):
             operator.outputs[0].type = Int64TensorType([N, n_classes])
@@ -679,7 +675,7 @@ if _IMPORT_ERROR is None:
 
 
 def to_onnx(model, X=None, *, sequence_lens=None, zipmap=None, transform=False,
-            recurrence="auto", target_opset=None):
+            recurrence="auto", target_opset=None, options=None):
     """Convert a fitted :class:`~skrnn.RNNRegressor` or :class:`~skrnn.RNNClassifier`
     to ONNX.
 
@@ -712,6 +708,9 @@ def to_onnx(model, X=None, *, sequence_lens=None, zipmap=None, transform=False,
         operators in float32 only).
     target_opset : int, default=None
         ONNX opset (at least 13); skl2onnx's latest tested one by default.
+    options : dict, default=None
+        More of skl2onnx's options for the model, such as ``{'nocl': True}`` or
+        ``{'output_class_labels': True}`` (with ``zipmap=False``) for classifiers.
 
     Returns
     -------
@@ -727,7 +726,7 @@ def to_onnx(model, X=None, *, sequence_lens=None, zipmap=None, transform=False,
     >>> import skrnn
     >>> rng = np.random.RandomState(0)
     >>> X = rng.normal(size=(40, 5, 2)).astype(np.float32)
-    >>> reg = skrnn.RNNRegressor(hidden_layer_sizes=(4,), max_iter=5,
+    >>> reg = skrnn.RNNRegressor(hidden_layer_sizes=(4,), tol=1e-2,
     ...                          random_state=0).fit(X, X[:, 0, 0])
     >>> onx = skrnn.to_onnx(reg, X)
     >>> sess = ort.InferenceSession(onx.SerializeToString(),
@@ -754,6 +753,10 @@ def to_onnx(model, X=None, *, sequence_lens=None, zipmap=None, transform=False,
                          f"got an array of {ndim} dimensions.")
     tensor = FloatTensorType if dtype == np.float32 else DoubleTensorType
     F = _step_features(model)
+    if ndim == 3 and not ragged and X is not None:
+        F = X.shape[2]  # checked against the model by the parser
+    elif ragged:
+        F = np.atleast_2d(np.asarray(X[0]).T).shape[0]
     initial_types = [("X", tensor([None, None, F] if ndim == 3 else [None, None]))]
     if sequence_lens is None:
         sequence_lens = ragged
@@ -762,7 +765,8 @@ def to_onnx(model, X=None, *, sequence_lens=None, zipmap=None, transform=False,
     if recurrence not in _OPTIONS["recurrence"]:
         raise ValueError(f"recurrence must be one of {_OPTIONS['recurrence']}, got "
                          f"{recurrence!r}.")
-    options = {"transform": bool(transform), "recurrence": recurrence}
+    options = {**(options or {}), "transform": bool(transform),
+               "recurrence": recurrence}
     if isinstance(model, RNNClassifier):
         if zipmap is None:
             zipmap = dtype == np.float32
