@@ -349,62 +349,92 @@ def _reverse_within(g, x, rev):
                 axis=0)
 
 
+#: Gate blocks of a ``Scan`` step, from PyTorch's order: the logistic gates first,
+#: then the tanh ones (LSTM i, f, o | g; GRU r, z | n).
+SCAN_GATE_ORDER = {"rnn": (0,), "lstm": (0, 1, 3, 2), "gru": (0, 1, 2)}
+
+#: How many of those blocks go through the logistic function (the Elman cell's one
+#: does with ``activation='logistic'``).
+_N_LOGISTIC = {"rnn": 0, "lstm": 3, "gru": 2}
+
+
 def _scan_direction(g, model, layer, suffix, x, mask, reverse):
     """One direction of layer ``layer`` as a ``Scan`` over the steps of ``x``
     ``(T, N, F_k)`` (already reversed within the lengths when ``mask`` is given and
     ``reverse``): the outputs ``(T, N, H)`` and the last state ``(N, H)``. Past a
-    sequence's end (``mask`` false) the states stay as they are."""
+    sequence's end (``mask`` false) the states stay as they are.
+
+    Before the loop, the input projection of every step (one MatMul, both biases
+    but the GRU's ``b_hn``, which the reset gate multiplies); in it, one MatMul with
+    the fused recurrent weights and the gate arithmetic. In float64 the logistic
+    gates read ``1 / (1 + exp(-a))`` with the sign folded into their rows (ONNX
+    Runtime's float64 ``Sigmoid`` costs five times its ``Exp``)."""
     spec = model._spec
     H = spec.hidden_sizes[layer]
-    G = {"rnn": 1, "gru": 3, "lstm": 4}[spec.cell]
+    cell = spec.cell
     W = {name: np.asarray(model.weights_[f"{name}_l{layer}{suffix}"], dtype=g.dtype)
          for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
-    blocks = [slice(i * H, (i + 1) * H) for i in range(G)]
-    # the input projection of every step, one MatMul a gate, before the loop; both
-    # biases join it, except the GRU's b_hn, which the reset gate multiplies
-    xw = []
-    for i, rows in enumerate(blocks):
-        bias = W["bias_ih"][rows] + (0 if spec.cell == "gru" and i == 2
-                                     else W["bias_hh"][rows])
-        proj = g.op("MatMul", [x, g.const(W["weight_ih"][rows].T, f"Wt_l{layer}")])
-        xw.append(g.op("Add", [proj, g.const(bias, f"b_l{layer}")]))
-    R = [g.const(W["weight_hh"][rows].T, f"Rt_l{layer}") for rows in blocks]
-    b_hn = g.const(W["bias_hh"][blocks[2]], f"bhn_l{layer}") if spec.cell == "gru" else None
+    rows = np.concatenate([np.arange(i * H, (i + 1) * H) for i in SCAN_GATE_ORDER[cell]])
+    w_ih, w_hh = W["weight_ih"][rows], W["weight_hh"][rows]
+    b_ih, b_hh = W["bias_ih"][rows], W["bias_hh"][rows]
+    n_logistic = H * (_N_LOGISTIC[cell] if cell != "rnn"
+                      else int(spec.activation == "logistic"))
+    by_exp = g.dtype == np.float64 and n_logistic > 0
+    sign = np.ones(len(rows), dtype=g.dtype)
+    if by_exp:
+        sign[:n_logistic] = -1
+    bias = b_ih + b_hh
+    b_rec = None
+    if cell == "gru":  # b_hn stays inside r * (W_hn h + b_hn)
+        bias[2 * H:] = b_ih[2 * H:]
+        b_rec = np.zeros_like(b_hh)
+        b_rec[2 * H:] = b_hh[2 * H:]
+    xw = g.op("Add", [g.op("MatMul", [x, g.const((sign[:, None] * w_ih).T,
+                                                 f"Wt_l{layer}")]),
+                      g.const(sign * bias, f"b_l{layer}")])  # (T, N, G*H)
+    R = g.const((sign[:, None] * w_hh).T, f"Rt_l{layer}")  # (H, G*H)
 
     b = g.body()
-    h = b.name("h")
-    c = b.name("c") if spec.cell == "lstm" else None
-    xs = [b.name("x") for _ in range(G)]
+    h, x_t = b.name("h"), b.name("x")
+    c = b.name("c") if cell == "lstm" else None
     m = b.name("m") if mask is not None else None
 
-    def pre(i):
-        return b.op("Add", [xs[i], b.op("MatMul", [h, R[i]])])
+    def logistic(a):
+        if not by_exp:
+            return b.op("Sigmoid", [a])
+        one = g.const(1.0, "one_f")
+        return b.op("Reciprocal", [b.op("Add", [b.op("Exp", [a]), one])])
 
-    if spec.cell == "rnn":
-        a = pre(0)
+    def split(a, sizes):
+        return b.op("Split", [a, g.ints(sizes)], n_outputs=len(sizes), axis=1)
+
+    hw = b.op("MatMul", [h, R])
+    if cell == "rnn":
+        a = b.op("Add", [x_t, hw])
         act = {"tanh": "Tanh", "relu": "Relu", "logistic": "Sigmoid",
                "identity": "Identity"}[spec.activation]
-        h_new = b.op(act, [a])
+        h_new = logistic(a) if act == "Sigmoid" else b.op(act, [a])
         c_new = None
-    elif spec.cell == "lstm":
-        i_t, f_t, o_t = (b.op("Sigmoid", [pre(j)]) for j in (0, 1, 3))
-        g_t = b.op("Tanh", [pre(2)])
-        c_new = b.op("Add", [b.op("Mul", [f_t, c]), b.op("Mul", [i_t, g_t])])
+    elif cell == "lstm":
+        ifo, g_pre = split(b.op("Add", [x_t, hw]), [3 * H, H])
+        i_t, f_t, o_t = split(logistic(ifo), [H, H, H])
+        c_new = b.op("Add", [b.op("Mul", [f_t, c]),
+                             b.op("Mul", [i_t, b.op("Tanh", [g_pre])])])
         h_new = b.op("Mul", [o_t, b.op("Tanh", [c_new])])
     else:  # gru
-        r_t, z_t = b.op("Sigmoid", [pre(0)]), b.op("Sigmoid", [pre(1)])
-        hn = b.op("Add", [b.op("MatMul", [h, R[2]]), b_hn])
-        n_t = b.op("Tanh", [b.op("Add", [xs[2], b.op("Mul", [r_t, hn])])])
+        x_rz, x_n = split(x_t, [2 * H, H])
+        h_rz, h_n = split(b.op("Add", [hw, g.const(b_rec, f"bhn_l{layer}")]), [2 * H, H])
+        r_t, z_t = split(logistic(b.op("Add", [x_rz, h_rz])), [H, H])
+        n_t = b.op("Tanh", [b.op("Add", [x_n, b.op("Mul", [r_t, h_n])])])
         h_new = b.op("Add", [n_t, b.op("Mul", [z_t, b.op("Sub", [h, n_t])])])
         c_new = None
     if m is not None:
         h_new = b.op("Where", [m, h_new, h])
         if c_new is not None:
             c_new = b.op("Where", [m, c_new, c])
-    h_out = b.op("Identity", [h_new])
-    y_out = b.op("Identity", [h_new])
     states_in = [h] + ([c] if c else [])
-    states_out = [h_out] + ([b.op("Identity", [c_new])] if c else [])
+    states_out = [b.op("Identity", [h_new])] + ([b.op("Identity", [c_new])] if c else [])
+    y_out = b.op("Identity", [h_new])
 
     def info(name):
         return helper.make_tensor_value_info(name, TensorProto.BOOL if name == m
@@ -412,19 +442,19 @@ def _scan_direction(g, model, layer, suffix, x, mask, reverse):
 
     body = helper.make_graph(
         b.nodes, g.name("scan_body"),
-        [info(n) for n in states_in + xs + ([m] if m else [])],
+        [info(n) for n in states_in + [x_t] + ([m] if m else [])],
         [info(n) for n in states_out + [y_out]])
 
     N = g.dim(x, 1)
     zeros = g.op("ConstantOfShape", [g.op("Concat", [g.unsqueeze(N, [0]), g.ints([H])],
                                           axis=0)],
                  value=helper.make_tensor("zero", g.proto, [1], [0.0]))
-    n_scan = G + (1 if m else 0)
+    n_scan = 2 if m else 1
     attrs = dict(body=body, num_scan_inputs=n_scan)
     if reverse and mask is None:  # every sequence full length: Scan reverses
         attrs["scan_input_directions"] = [1] * n_scan
         attrs["scan_output_directions"] = [1]
-    outs = g.op("Scan", [zeros] * len(states_in) + xw + ([mask] if m else []),
+    outs = g.op("Scan", [zeros] * len(states_in) + [xw] + ([mask] if m else []),
                 n_outputs=len(states_in) + 1, **attrs)
     return outs[-1], outs[0]
 
