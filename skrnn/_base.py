@@ -6,11 +6,13 @@ arrays (:mod:`skrnn._sequences`), wires options into the objective
 """
 
 import copy
+import hashlib
 import threading
 import warnings
 from abc import ABCMeta, abstractmethod
 from contextlib import contextmanager
 from numbers import Integral, Real
+from typing import NamedTuple
 
 import numpy as np
 from scipy.optimize import minimize
@@ -49,6 +51,45 @@ from ._sequences import (
 )
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
+
+
+class _LastUpdate:
+    """The weights and the optimizer's state before the latest update, and whether
+    that update finished an epoch already counted: what a roll-back restores."""
+
+    def __init__(self, theta, optimizer_state):
+        self.theta = theta
+        self.optimizer = optimizer_state
+        self.counted = False
+        self.exists = False  # no update saved yet: nothing to roll back
+
+    def save(self, theta, optimizer):
+        self.theta[:] = theta
+        self.optimizer = optimizer.snapshot()
+        self.counted = False
+        self.exists = True
+
+    def state(self):
+        """A plain dict (what the estimator keeps between partial_fit calls)."""
+        return {"theta": self.theta, "optimizer": self.optimizer,
+                "counted": self.counted, "exists": self.exists}
+
+    @classmethod
+    def from_state(cls, state):
+        """A new record from :meth:`state`'s dict (a copy: a failed call leaves the
+        estimator's as it was)."""
+        new = cls(state["theta"].copy(), dict(state["optimizer"]))
+        new.counted, new.exists = state["counted"], state["exists"]
+        return new
+
+
+class _Epoch(NamedTuple):
+    """The state of a model after an epoch: what a fit restores to undo later ones."""
+
+    theta: np.ndarray
+    n_iter: int
+    loss: float
+    optimizer: dict
 
 #: segment_length='auto' reads a sequence of T steps in at most this many segments.
 _AUTO_SEGMENTS = 32
@@ -322,7 +363,7 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         self.weights_ = unpack(init_params(spec, self._random_state, dtype), spec)
         self.n_iter_ = 0
         self.t_ = 0
-        for attr in ("_optimizer", "_best_theta"):
+        for attr in ("_optimizer", "_best_epoch", "_last_update"):
             self.__dict__.pop(attr, None)
         if self.solver in _STOCHASTIC_SOLVERS:
             self._initialize_stochastic_attributes()
@@ -399,6 +440,10 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         else:
             if self.solver in _STOCHASTIC_SOLVERS and not hasattr(self, "loss_curve_"):
                 self._initialize_stochastic_attributes()
+            if getattr(self, "_weights_digest", None) != _digest(self.weights_):
+                # weights_ were edited since the last fit: there is no last update of
+                # these weights to roll back to
+                self.__dict__.pop("_last_update", None)
             # go on from the live weights_ (which model the raw data): back to the
             # standardised model the solvers train
             theta = pack(self._scaled(self.weights_, inverse=True), spec, dtype=dtype)
@@ -413,10 +458,12 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         self.weights_ = unpack(theta, spec)
         with _compute_threads() as n_threads:
             if self.solver == "lbfgs":
+                self.__dict__.pop("_last_update", None)  # SGD/Adam's, now stale
                 self._fit_lbfgs(theta, seq, Y, sw, n_threads)
             else:
                 self._fit_stochastic(theta, seq, Y, sw, incremental, n_threads)
         self.weights_ = self._scaled(unpack(theta, spec))
+        self._weights_digest = _digest(self.weights_)
         return self
 
     def _scaled(self, weights, inverse=False):
@@ -514,10 +561,84 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         self.loss_ = float(loss)
         theta[:] = x
 
+    # ----------------------------------------------------------------------------------
+    # SGD and Adam: the epochs of one call, in chapters
+
     def _fit_stochastic(self, theta, seq, Y, sw, incremental, n_threads=1):
-        spec = self._spec
-        rng = self._random_state
-        if not incremental or not hasattr(self, "_optimizer"):
+        """Epochs of minibatch updates until convergence, ``max_iter`` or a stop.
+
+        Each epoch (:meth:`_run_epoch`) updates ``theta`` minibatch by minibatch; if
+        the loss or the gradient stops being finite, the last update is rolled back
+        (:meth:`_roll_back`) and training stops. A finished epoch is counted and checked
+        for improvement (:meth:`_end_epoch`). After the last epoch,
+        :meth:`_check_last_update` makes sure its weights still give a finite loss. A
+        KeyboardInterrupt keeps the best epoch so far.
+        """
+        optimizer = self._stochastic_optimizer(theta, incremental)
+        # lists are replaced, never appended to in place, so a failed call restores
+        self.loss_curve_ = list(self.loss_curve_)
+        if self.validation_scores_ is not None:
+            self.validation_scores_ = list(self.validation_scores_)
+        early_stopping = self.early_stopping and not incremental
+        seq, Y, sw, val_data = self._hold_out(seq, Y, sw, early_stopping)
+        seq, Y, sw, batch_size, n_seen = self._batch_plan(seq, Y, sw)
+        data = (seq, Y, sw, batch_size, n_seen)
+        first_epoch = self.n_iter_
+        # the best epoch of this call, kept if interrupted: weights, n_iter_, loss_ and
+        # the optimizer's state, all of the same epoch
+        kept = _Epoch(theta.copy(), self.n_iter_, getattr(self, "loss_", None),
+                      optimizer.snapshot())
+        # partial_fit goes on from the previous call's last update (a copy: a failed
+        # call leaves the estimator as it was)
+        last = (_LastUpdate.from_state(self._last_update)
+                if incremental and hasattr(self, "_last_update")
+                else _LastUpdate(theta.copy(), optimizer.snapshot()))
+        try:
+            for _ in range(self.max_iter):
+                loss = self._run_epoch(theta, optimizer, data, last, n_threads)
+                if loss is None:  # diverged: the last update was rolled back
+                    break
+                if self._end_epoch(loss, n_seen, theta, optimizer, val_data,
+                                   early_stopping):
+                    break
+                last.counted = True
+                if self.loss_ <= (kept.loss if kept.n_iter > first_epoch else np.inf):
+                    kept = _Epoch(theta.copy(), self.n_iter_, self.loss_,
+                                  optimizer.snapshot())
+                if incremental:
+                    break
+                if self.n_iter_ - first_epoch == self.max_iter:
+                    warnings.warn(
+                        "Stochastic Optimizer: Maximum iterations (%d) reached and the "
+                        "optimization hasn't converged yet." % self.max_iter,
+                        ConvergenceWarning, stacklevel=6)
+            else:
+                self._check_last_update(theta, optimizer, data, last, n_threads)
+        except KeyboardInterrupt:
+            if early_stopping and hasattr(self, "_best_epoch"):
+                kept, label = _Epoch(**self._best_epoch), None  # best validation score
+            else:
+                label = kept.n_iter if kept.n_iter > first_epoch else 0
+            theta[:] = kept.theta
+            if kept.loss is not None:
+                self.loss_ = kept.loss
+            optimizer.restore(kept.optimizer)
+            self._warn_interrupted(label)
+            return
+        self._last_update = last.state()
+        if early_stopping and hasattr(self, "_best_epoch"):
+            theta[:] = self._best_epoch["theta"]
+
+    def _stochastic_optimizer(self, theta, incremental):
+        """The optimizer of this call: a new one, or partial_fit's, going on (with a
+        new ``learning_rate_init`` if it was changed since, as a divergence warning
+        advises)."""
+        optimizer = getattr(self, "_optimizer", None)
+        if (incremental and optimizer is not None
+                and optimizer.learning_rate_init != self.learning_rate_init):
+            optimizer.learning_rate_init = float(self.learning_rate_init)
+            optimizer.learning_rate = float(self.learning_rate_init)
+        if not incremental or optimizer is None:
             if self.solver == "sgd":
                 self._optimizer = SGDOptimizer(
                     theta.size, theta.dtype, self.learning_rate_init, self.learning_rate,
@@ -526,20 +647,20 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
                 self._optimizer = AdamOptimizer(
                     theta.size, theta.dtype, self.learning_rate_init, self.beta_1,
                     self.beta_2, self.epsilon)
-        optimizer = self._optimizer
-        # lists are replaced, never appended to in place, so a failed call restores
-        self.loss_curve_ = list(self.loss_curve_)
-        if self.validation_scores_ is not None:
-            self.validation_scores_ = list(self.validation_scores_)
+        return self._optimizer
 
-        early_stopping = self.early_stopping and not incremental
-        if early_stopping:
-            train, val = self._split_validation(seq, Y)
-            val_data = (seq.take(val), Y[val], None if sw is None else sw[val])
-            seq, Y = seq.take(train), Y[train]
-            sw = None if sw is None else sw[train]
-        else:
-            val_data = None
+    def _hold_out(self, seq, Y, sw, early_stopping):
+        """The training data and, with early stopping, the validation data."""
+        if not early_stopping:
+            return seq, Y, sw, None
+        train, val = self._split_validation(seq, Y)
+        val_data = (seq.take(val), Y[val], None if sw is None else sw[val])
+        return (seq.take(train), Y[train], None if sw is None else sw[train], val_data)
+
+    def _batch_plan(self, seq, Y, sw):
+        """``(seq, Y, sw, batch_size, n_samples_seen)`` of an epoch. A single batch is
+        the canonical full batch (:func:`merge_duplicates`): then repeating a sample
+        and weighting it give the same updates, bit for bit."""
         n_samples = seq.n_samples
         if self.batch_size == "auto":
             batch_size = min(200, n_samples)
@@ -547,110 +668,110 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             if self.batch_size > n_samples:
                 warnings.warn(
                     "Got `batch_size` less than 1 or larger than sample size. It is "
-                    "going to be clipped", stacklevel=6)
+                    "going to be clipped", stacklevel=7)
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
-        full_batch = batch_size >= n_samples
-        if full_batch:
+        if batch_size >= n_samples:
             seq, Y, sw = merge_duplicates(seq, Y, sw)
-            n_samples_seen, n_samples = n_samples, seq.n_samples
-            batch_size = n_samples
+            return seq, Y, sw, seq.n_samples, n_samples
+        return seq, Y, sw, batch_size, n_samples
+
+    def _run_epoch(self, theta, optimizer, data, last, n_threads):
+        """One pass over the minibatches: the epoch's mean loss, or ``None`` if the
+        loss or the gradient stopped being finite (then the last update is rolled
+        back, and a warning says so). ``last`` keeps the weights and the optimizer's
+        state before each update. A loss that is not finite before any update (of this
+        fit, or of partial_fit's calls so far) is refused: there is nothing to go back
+        to."""
+        seq, Y, sw, batch_size, _ = data
+        n_samples = seq.n_samples
+        full_batch = batch_size >= n_samples
+        if self.shuffle and not full_batch:
+            order = self._random_state.permutation(n_samples)
         else:
-            n_samples_seen = n_samples
-        sw_total = float(n_samples if sw is None else sw.sum())
-        prev = theta.copy()
-        diverged = False
-        n_updates = 0
-        first_epoch = self.n_iter_
-        keep = (theta.copy(), self.n_iter_)  # weights kept if interrupted
-        best_loss_in_call = np.inf
-        try:
-            for _ in range(self.max_iter):
-                if self.shuffle and not full_batch:
-                    order = rng.permutation(n_samples)
-                else:
-                    order = np.arange(n_samples)
-                accumulated = 0.0
-                for batch in gen_batches(n_samples, batch_size):
-                    idx = order[batch]
-                    sw_b = None if sw is None else sw[idx]
-                    weight = float(len(idx) if sw_b is None else sw_b.sum())
-                    if weight == 0:
-                        continue  # a batch of zero weights carries no information
-                    if full_batch:
-                        Xb, Lb, Yb = seq.X, seq.lengths, Y
-                    else:
-                        sub = seq.take(idx)
-                        Xb, Lb, Yb = sub.X, sub.lengths, Y[idx]
-                    loss, grad = loss_and_grad(theta, Xb, Lb, Yb, spec, sw_b, self.alpha,
-                                               n_threads=n_threads, dropout=self.dropout,
-                                               rng=rng)
-                    if not (np.isfinite(loss) and np.isfinite(grad).all()):
-                        if n_updates == 0:
-                            _raise_not_finite_at_start(loss, seq, Y)
-                        theta[:] = prev
-                        diverged = True
-                        break
-                    accumulated += loss * weight
-                    clip_grad_norm(grad, self.clip_norm)
-                    prev[:] = theta
-                    optimizer.update(theta, grad)
-                    n_updates += 1
-                    if not np.isfinite(theta).all():
-                        theta[:] = prev
-                        diverged = True
-                        break
-                if diverged:
-                    self._warn_diverged(self.n_iter_ + 1, restored="the last finite values")
-                    if n_updates and self.n_iter_ == 0 and not hasattr(self, "loss_"):
-                        # diverged within the first epoch: report the restored weights' loss
-                        self.loss_ = float(loss_and_grad(theta, seq.X, seq.lengths, Y, spec,
-                                                         sw, self.alpha,
-                                                         n_threads=n_threads)[0])
-                    break
-                self.n_iter_ += 1
-                self.loss_ = accumulated / sw_total
-                self.t_ += n_samples_seen
-                self.loss_curve_.append(self.loss_)
-                if self.loss_ <= best_loss_in_call:
-                    best_loss_in_call = self.loss_
-                    keep = (theta.copy(), self.n_iter_)
-                if self.verbose:
-                    print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
-                self._update_no_improvement_count(theta, val_data)
-                optimizer.iteration_ends(self.t_)
-                if self._no_improvement_count > self.n_iter_no_change:
-                    if early_stopping:
-                        msg = ("Validation score did not improve more than tol=%f for %d "
-                               "consecutive epochs." % (self.tol, self.n_iter_no_change))
-                    else:
-                        msg = ("Training loss did not improve more than tol=%f for %d "
-                               "consecutive epochs." % (self.tol, self.n_iter_no_change))
-                    if optimizer.trigger_stopping(msg, self.verbose):
-                        break
-                    self._no_improvement_count = 0
-                if incremental:
-                    break
-                if self.n_iter_ - first_epoch == self.max_iter:
-                    warnings.warn(
-                        "Stochastic Optimizer: Maximum iterations (%d) reached and the "
-                        "optimization hasn't converged yet." % self.max_iter,
-                        ConvergenceWarning, stacklevel=6)
-            if (n_updates and not diverged
-                    and not _loss_surely_finite(theta, spec, Yb, Xb.dtype)
-                    and not np.isfinite(loss_and_delta(
-                        predict_raw(unpack(theta, spec), Xb, Lb, spec, n_threads=n_threads),
-                        Yb, spec.out_activation, None)[0])):
-                # the last update exploded the weights (finite, but huge)
-                theta[:] = prev
-                self._warn_diverged(self.n_iter_, restored="the last finite values")
-        except KeyboardInterrupt:
-            if early_stopping and hasattr(self, "_best_theta"):
-                keep = (self._best_theta, None)
-            theta[:] = keep[0]
-            self._warn_interrupted(keep[1])
+            order = np.arange(n_samples)
+        n_updates, accumulated = 0, 0.0
+        for batch in gen_batches(n_samples, batch_size):
+            idx = order[batch]
+            sw_b = None if sw is None else sw[idx]
+            weight = float(len(idx) if sw_b is None else sw_b.sum())
+            if weight == 0:
+                continue  # a batch of zero weights carries no information
+            sub = seq if full_batch else seq.take(idx)
+            Yb = Y if full_batch else Y[idx]
+            loss, grad = loss_and_grad(theta, sub.X, sub.lengths, Yb, self._spec, sw_b,
+                                       self.alpha, n_threads=n_threads,
+                                       dropout=self.dropout, rng=self._random_state)
+            if not (np.isfinite(loss) and np.isfinite(grad).all()):
+                if not last.exists:
+                    _raise_not_finite_at_start(loss, seq, Y)
+                self._roll_back(theta, optimizer, data, last, n_threads, self.n_iter_ + 1)
+                return None
+            accumulated += loss * weight
+            clip_grad_norm(grad, self.clip_norm)
+            last.save(theta, optimizer)
+            optimizer.update(theta, grad)
+            n_updates += 1
+            if not np.isfinite(theta).all():
+                self._roll_back(theta, optimizer, data, last, n_threads, self.n_iter_ + 1)
+                return None
+        return accumulated / float(n_samples if sw is None else sw.sum())
+
+    def _roll_back(self, theta, optimizer, data, last, n_threads, epoch):
+        """Undo the last update: the weights and the optimizer's state go back to
+        before it and, if it was the last update of an epoch already counted, that
+        epoch is un-counted (``n_iter_``, ``t_``, ``loss_curve_``, ``loss_``)."""
+        theta[:] = last.theta
+        optimizer.restore(last.optimizer)
+        if last.counted:
+            epoch = self.n_iter_
+            self.n_iter_ -= 1
+            self.t_ -= data[4]
+            self.loss_curve_.pop()
+            if (self.validation_scores_ is not None
+                    and len(self.validation_scores_) > len(self.loss_curve_)):
+                self.validation_scores_.pop()
+            last.counted = False
+            if self.loss_curve_:
+                self.loss_ = self.loss_curve_[-1]
+            else:
+                self.__dict__.pop("loss_", None)
+        self._warn_diverged(epoch, restored="their values before the last update")
+        if not hasattr(self, "loss_"):
+            # no epoch of the model is left: the loss of the weights it keeps
+            seq, Y, sw, _, _ = data
+            self.loss_ = float(loss_and_grad(theta, seq.X, seq.lengths, Y, self._spec, sw,
+                                             self.alpha, n_threads=n_threads)[0])
+
+    def _end_epoch(self, loss, n_seen, theta, optimizer, val_data, early_stopping):
+        """Count the epoch and check it for improvement; whether to stop."""
+        self.n_iter_ += 1
+        self.loss_ = loss
+        self.t_ += n_seen
+        self.loss_curve_.append(self.loss_)
+        if self.verbose:
+            print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+        self._update_no_improvement_count(theta, optimizer, val_data)
+        optimizer.iteration_ends(self.t_)
+        if self._no_improvement_count <= self.n_iter_no_change:
+            return False
+        what = "Validation score" if early_stopping else "Training loss"
+        msg = ("%s did not improve more than tol=%f for %d consecutive epochs."
+               % (what, self.tol, self.n_iter_no_change))
+        if optimizer.trigger_stopping(msg, self.verbose):
+            return True
+        self._no_improvement_count = 0
+        return False
+
+    def _check_last_update(self, theta, optimizer, data, last, n_threads):
+        """After the last epoch: if its last update left finite but huge weights,
+        whose loss overflows, roll that update back (and un-count its epoch)."""
+        seq, Y = data[0], data[1]
+        spec = self._spec
+        if _loss_surely_finite(theta, spec, Y, theta.dtype):
             return
-        if early_stopping and hasattr(self, "_best_theta"):
-            theta[:] = self._best_theta
+        z = predict_raw(unpack(theta, spec), seq.X, seq.lengths, spec, n_threads=n_threads)
+        if not np.isfinite(loss_and_delta(z, Y, spec.out_activation, None)[0]):
+            self._roll_back(theta, optimizer, data, last, n_threads, self.n_iter_)
 
     def _split_validation(self, seq, Y):
         stratify = self._stratify_labels(Y)
@@ -669,7 +790,7 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
     def _stratify_labels(self, Y):
         return None
 
-    def _update_no_improvement_count(self, theta, val_data):
+    def _update_no_improvement_count(self, theta, optimizer, val_data):
         if val_data is not None:
             vseq, vY, vsw = val_data
             P = predict(unpack(theta, self._spec), vseq.X, vseq.lengths, self._spec)
@@ -683,7 +804,8 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
                 self._no_improvement_count = 0
             if score > self.best_validation_score_:
                 self.best_validation_score_ = score
-                self._best_theta = theta.copy()
+                self._best_epoch = _Epoch(theta.copy(), self.n_iter_, self.loss_,
+                                          optimizer.snapshot())._asdict()
         else:
             if self.loss_curve_[-1] > self.best_loss_ - self.tol:
                 self._no_improvement_count += 1
@@ -783,6 +905,15 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
                 stacklevel=2,
             )
         super().__setstate__(state)
+
+
+def _digest(weights):
+    """A fingerprint of the weights' values (to tell whether they were edited)."""
+    h = hashlib.blake2b(digest_size=16)
+    for name in sorted(weights):
+        h.update(name.encode())
+        h.update(np.ascontiguousarray(weights[name]).tobytes())
+    return h.hexdigest()
 
 
 def _version():

@@ -15,7 +15,24 @@ def _writeable(a):
     return a if a.flags.writeable else np.array(a)
 
 
-class SGDOptimizer:
+class _Snapshots:
+    """``snapshot()`` copies the state an update changes and ``restore(snapshot)`` puts
+    it back, so that a fit can roll the optimizer back with the weights (after a
+    divergence, or to the epoch whose weights it keeps)."""
+
+    _state = ()  # names of the attributes an update changes
+
+    def snapshot(self):
+        return {name: np.copy(getattr(self, name)) if isinstance(getattr(self, name),
+                                                                np.ndarray)
+                else getattr(self, name) for name in self._state}
+
+    def restore(self, snapshot):
+        for name, value in snapshot.items():
+            setattr(self, name, np.copy(value) if isinstance(value, np.ndarray) else value)
+
+
+class SGDOptimizer(_Snapshots):
     """Stochastic gradient descent with momentum and learning-rate schedules.
 
     .. math::
@@ -37,6 +54,8 @@ class SGDOptimizer:
     nesterov : bool, default=True
     power_t : float, default=0.5
     """
+
+    _state = ("velocity", "learning_rate")
 
     def __init__(self, n_params, dtype, learning_rate_init=0.1, lr_schedule="constant",
                  momentum=0.9, nesterov=True, power_t=0.5):
@@ -81,7 +100,7 @@ class SGDOptimizer:
         return False
 
 
-class AdamOptimizer:
+class AdamOptimizer(_Snapshots):
     """Adam (Kingma and Ba, 2014) with bias correction folded into the step size.
 
     .. math::
@@ -99,6 +118,8 @@ class AdamOptimizer:
     beta_1, beta_2 : float, default=0.9, 0.999
     epsilon : float, default=1e-8
     """
+
+    _state = ("ms", "vs", "t", "learning_rate")
 
     def __init__(self, n_params, dtype, learning_rate_init=0.001, beta_1=0.9,
                  beta_2=0.999, epsilon=1e-8):

@@ -539,6 +539,70 @@ def test_divergence_keeps_the_last_finite_weights_and_says_what_to_change(solver
     _assert_finite_model(reg, X)
 
 
+def test_partial_fit_after_a_divergence_rolls_the_optimizer_back(rng):
+    """A huge step leaves finite weights whose next loss overflows: the next call rolls
+    that step back with the optimizer's state (momentum) and un-counts its epoch, so
+    the model is exactly the one before the huge step; then a smaller
+    ``learning_rate_init``, as the warning advises, trains on."""
+    X = rng.uniform(-1, 1, size=(60, 40, 1))
+    y = np.exp(2 * X[:, 0, 0])
+    reg = RNNRegressor(hidden_layer_sizes=(4,), random_state=0, **DIVERGING["sgd"])
+
+    def state():
+        return (trained_theta(reg), reg._optimizer.snapshot(), reg.n_iter_, reg.t_,
+                list(reg.loss_curve_), reg.loss_)
+
+    reg.partial_fit(X, y)
+    history = [state()]
+    for _ in range(20):
+        with warnings.catch_warnings(record=True) as record, np.errstate(all="ignore"):
+            warnings.simplefilter("always")
+            reg.partial_fit(X, y)
+        if any("diverged" in str(w.message) for w in record):
+            break
+        history.append(state())
+    else:
+        pytest.fail("the fit never diverged")
+    theta, opt, n_iter, t, curve, loss = state()
+    theta_b, opt_b, n_iter_b, t_b, curve_b, loss_b = history[-2]  # before the huge step
+    assert_array_equal(theta, theta_b)
+    for name in opt:
+        assert_array_equal(opt[name], opt_b[name])
+    assert (n_iter, t, curve, loss) == (n_iter_b, t_b, curve_b, loss_b)
+    reg.set_params(learning_rate_init=1e-3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        reg.partial_fit(X, y)
+    assert reg.n_iter_ == n_iter + 1 and np.isfinite(reg.loss_)
+
+
+def test_interrupted_fit_keeps_the_loss_and_optimizer_of_the_kept_epoch(rng, monkeypatch):
+    """The weights of the best epoch come with that epoch's loss_ and optimizer."""
+    X, y = _small_task(RNNRegressor, rng, n=40)
+    reg = RNNRegressor(hidden_layer_sizes=(4,), solver="adam", max_iter=50, tol=0,
+                       random_state=0)
+    real = skrnn_base.loss_and_grad
+    snapshots = []
+    calls = [0]
+
+    def spy(theta, *args, **kwargs):
+        calls[0] += 1
+        snapshots.append((theta.copy(), reg._optimizer.snapshot()))
+        if calls[0] == 9:
+            raise KeyboardInterrupt
+        return real(theta, *args, **kwargs)
+
+    monkeypatch.setattr(skrnn_base, "loss_and_grad", spy)
+    with pytest.warns(ConvergenceWarning, match="interrupted"):
+        reg.fit(X, y)
+    best = int(np.argmin(reg.loss_curve_))  # 0-based epoch whose weights are kept
+    assert reg.loss_ == reg.loss_curve_[best]
+    theta, opt = snapshots[best + 1]  # the state the epoch after it started from
+    assert_allclose(trained_theta(reg), theta, rtol=1e-11, atol=1e-13)
+    assert reg._optimizer.t == opt["t"]
+    assert_array_equal(reg._optimizer.ms, opt["ms"])
+
+
 def test_divergence_in_the_first_epoch_still_gives_a_usable_model(rng):
     X = rng.uniform(-1, 1, size=(60, 40, 1))
     y = X[:, 0, 0]
@@ -600,9 +664,9 @@ def test_loss_not_finite_before_any_update_raises(solver, rng):
 GRADIENT_OVERFLOW = {
     # L-BFGS ends where the loss is not finite: the weights go back to the start
     "lbfgs": "Training diverged: ",
-    # the first step makes the weights huge; the next gradient is not finite: the
-    # weights go back to those of the last finite step (epoch 2 of this call)
-    "sgd": r"Training diverged in epoch 7: ",
+    # the first step (epoch 6, the first of this call) makes the weights huge; the next
+    # gradient is not finite: that step is rolled back and epoch 6 un-counted
+    "sgd": r"Training diverged in epoch 6: ",
     # adam's steps are at most about learning_rate_init whatever the gradient (and 0
     # where its square overflows): it trains on, with finite weights, to max_iter
     "adam": r"Maximum iterations \(5\) reached",
@@ -626,6 +690,8 @@ def test_gradient_overflow_never_leaves_nan_weights(solver, rng):
         assert np.all(np.isfinite(w)), name
     assert np.all(np.isfinite(clf.predict_proba(X)))
     assert np.isfinite(clf.loss_)
+    if solver == "sgd":  # back to the model this call started from, and its count
+        assert clf.n_iter_ == len(clf.loss_curve_) == 5
 
 
 def test_lbfgs_divergence_warning_names_what_lbfgs_uses(rng):
