@@ -16,7 +16,7 @@ largest ``|onnx - skrnn| / max|skrnn|`` per dtype.
 
 Usage::
 
-    python benchmarks/bench_onnx.py [--quick] [--accuracy] [--rst]
+    python bench_onnx.py [--quick] [--accuracy] [--rst] [--recurrence scan]
 """
 
 import argparse
@@ -64,7 +64,8 @@ def throughput(args):
                     est = RNNRegressor(cell=cell, hidden_layer_sizes=(H,), max_iter=1,
                                        random_state=0).partial_fit(X[:64], y[:64])
                 X = X[:N]
-                sess = session(skrnn.to_onnx(est, X), threads)
+                sess = session(skrnn.to_onnx(est, X, recurrence=args.recurrence),
+                               threads)
 
                 def run_onnx(sess=sess, X=X):
                     return sess.run(None, {"X": X})[0]
@@ -80,7 +81,7 @@ def throughput(args):
                     os_.append(timed(run_onnx))
                 ratio = statistics.median([s / o for s, o in zip(ss, os_)])
                 row = {"cell": cell, "N": N, "T": T, "F": F, "H": H, "dtype": name,
-                       "threads": threads,
+                       "recurrence": args.recurrence, "threads": threads,
                        "skrnn_ms": round(1e3 * statistics.median(ss), 3),
                        "onnx_ms": round(1e3 * statistics.median(os_), 3),
                        "speedup_onnx": round(ratio, 2), "max_rel_err": float(f"{err:.2g}")}
@@ -161,6 +162,9 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--cells", default="rnn,lstm,gru")
     parser.add_argument("--dtypes", default="float32,float64")
+    parser.add_argument("--recurrence", default="auto", choices=["auto", "native", "scan"],
+                        help="skrnn.to_onnx's option (auto: native in float32, Scan in "
+                             "float64)")
     args = parser.parse_args(argv)
     if args.accuracy:
         accuracy(args)

@@ -5,7 +5,7 @@ with H=32 units) is fitted at 1x, 10x and 100x the samples, with:
 
 - ``lbfgs``: L-BFGS with ``max_iter=1`` (three full passes over the data: the start
   loss, then the first iteration and its line search). The loss and gradient are
-  evaluated over chunks of samples (``skrnn._network.chunk_size``, 256 MiB of work by
+  evaluated over chunks of samples (``skrnn._parallel.chunk_size``, 256 MiB of work by
   default), so the work memory stops growing once N exceeds one chunk;
 - ``adam``: one Adam epoch (minibatches of 200), whose work never depends on N.
 
@@ -76,7 +76,8 @@ CHILD = RSS_HELPERS + r"""
 import json, os, sys, time, warnings
 import numpy as np
 from skrnn import RNNRegressor
-from skrnn._network import NetworkSpec, chunk_size, work_bytes_per_sample
+from skrnn._network import NetworkSpec
+from skrnn._parallel import chunk_size, work_bytes_per_sample
 
 solver = sys.argv[1]
 N, T, F, H, max_iter = map(int, sys.argv[2:7])

@@ -7,10 +7,8 @@ arrays (:mod:`skrnn._sequences`), wires options into the objective
 
 import copy
 import hashlib
-import threading
 import warnings
 from abc import ABCMeta, abstractmethod
-from contextlib import contextmanager
 from numbers import Integral, Real
 from typing import NamedTuple
 
@@ -22,7 +20,6 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
-from threadpoolctl import ThreadpoolController
 
 from ._losses import loss_and_delta
 from ._network import (
@@ -37,6 +34,7 @@ from ._network import (
     unpack,
 )
 from ._optimizers import AdamOptimizer, SGDOptimizer, clip_grad_norm
+from ._parallel import compute_threads
 from ._sequences import (
     FLOAT_DTYPES,
     check_ragged,
@@ -93,72 +91,6 @@ class _Epoch(NamedTuple):
 
 #: segment_length='auto' reads a sequence of T steps in at most this many segments.
 _AUTO_SEGMENTS = 32
-
-class _SingleThreadedBLAS:
-    """Process-wide "BLAS on one thread" while at least one caller is inside.
-
-    Reference-counted under a lock, so that predict calls running concurrently in
-    several threads never restore the thread count while another still runs (or
-    leave it at one thread forever).
-    """
-
-    _lock = threading.Lock()
-    _users = 0
-    _limiter = None
-    _controller = None
-
-    @classmethod
-    def controller(cls):
-        """The process's ``ThreadpoolController``, made on first use (under the lock)."""
-        if cls._controller is None:
-            cls._controller = ThreadpoolController()
-        return cls._controller
-
-    def __enter__(self):
-        cls = type(self)
-        with cls._lock:
-            if cls._users == 0:
-                cls._limiter = cls.controller().limit(limits=1, user_api="blas")
-            cls._users += 1
-        return self
-
-    def __exit__(self, *exc):
-        cls = type(self)
-        with cls._lock:
-            cls._users -= 1
-            if cls._users == 0:
-                cls._limiter.restore_original_limits()
-                cls._limiter = None
-        return False
-
-
-@contextmanager
-def _compute_threads():
-    """Context for the work of a fit or a predict; yields how many threads the work
-    may use (the ``n_threads`` of :func:`skrnn._network.loss_and_grad`).
-
-    In the main thread BLAS runs on one thread, and skrnn spreads the work over the
-    cores BLAS was allowed itself. A step's GEMMs are small: waking OpenBLAS threads
-    for them costs more than it saves (a two-thread step measured slower than a
-    one-thread step), and on a busy machine their spinning slowed a step by up to 20x.
-    Other threads leave BLAS alone and work on one thread: threadpoolctl lets a single
-    thread control OpenBLAS, and silently ignores the others (think of predict in a
-    thread pool).
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield 1
-        return
-    n_threads = _blas_cores()
-    with _SingleThreadedBLAS():
-        yield n_threads
-
-
-def _blas_cores():
-    """Threads BLAS is allowed (which respects ``OMP_NUM_THREADS`` and friends)."""
-    with _SingleThreadedBLAS._lock:
-        info = _SingleThreadedBLAS.controller().select(user_api="blas").info()
-    return max((lib["num_threads"] for lib in info), default=1)
-
 
 class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
               metaclass=ABCMeta):
@@ -456,7 +388,7 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         # ``weights_`` are views of the solver's flat vector while it trains, and the
         # same model for raw data once it is done
         self.weights_ = unpack(theta, spec)
-        with _compute_threads() as n_threads:
+        with compute_threads() as n_threads:
             if self.solver == "lbfgs":
                 self.__dict__.pop("_last_update", None)  # SGD/Adam's, now stale
                 self._fit_lbfgs(theta, seq, Y, sw, n_threads)
@@ -845,7 +777,7 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         seq, _ = self._validate_input(X, reset=False)
         seq = segment(seq, self._segment_length)
         compute = pooled_features if features else predict_raw if raw else predict
-        with _compute_threads() as n_threads:
+        with compute_threads() as n_threads:
             return compute(self.weights_, seq.X, seq.lengths, self._spec,
                            n_threads=n_threads)
 

@@ -12,18 +12,13 @@ whose names, shapes and gate order are PyTorch's (``weight_ih_l0``, ``weight_hh_
 
 import functools
 import math
-import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
 
+from . import _parallel
 from ._cells import CELLS, KERNELS
 from ._losses import OUT_ACTIVATIONS, loss_and_delta
-
-#: Memory budget of one chunk of samples in :func:`loss_and_grad` and :func:`predict_raw`.
-DEFAULT_CHUNK_BYTES = 256 * 2**20
 
 
 class NetworkSpec(NamedTuple):
@@ -178,33 +173,6 @@ def _sort_by_length(lengths):
     if (lengths[:-1] >= lengths[1:]).all():
         return None
     return np.argsort(-lengths, kind="stable")
-
-
-def work_bytes_per_sample(spec, n_timesteps, itemsize):
-    """Estimated forward + backward work memory of one sample: per step of each layer's
-    cache, the stacked ``[x; 1; h]`` block, the gates, and the cell states and
-    ``tanh(c)`` for the LSTM (the GRU keeps fewer)."""
-    G = CELLS[spec.cell][2]
-    D = spec.n_directions
-    # a bidirectional layer also holds its reversed input and concatenated output
-    per_step = sum(D * ((G + 3) * H + 2) + (D - 1) * 3 * H for H in spec.hidden_sizes)
-    per_step += 2 * D * spec.n_features
-    return max(1, per_step * n_timesteps * itemsize)
-
-
-def chunk_size(spec, n_timesteps, itemsize, budget_bytes=None):
-    """How many samples fit one chunk of forward + backward work in ``budget_bytes``
-    (default: :data:`DEFAULT_CHUNK_BYTES`, read at call time)."""
-    if budget_bytes is None:
-        budget_bytes = DEFAULT_CHUNK_BYTES
-    return max(1, int(budget_bytes // work_bytes_per_sample(spec, n_timesteps, itemsize)))
-
-
-def _chunks(lengths_sorted, size):
-    N = len(lengths_sorted)
-    for start in range(0, N, size):
-        stop = min(N, start + size)
-        yield slice(start, stop), int(lengths_sorted[start])
 
 
 def _cast_weights(weights, spec, dtype):
@@ -392,75 +360,6 @@ def _chunk_masks(masks, idx, T_c):
     return [m[idx, :T_c].transpose(1, 2, 0) for m in masks[:-1]] + [masks[-1][idx]]
 
 
-#: A thread's share of a step's recurrent GEMM must reach this many float64 FLOPs (a
-#: float32 FLOP counts half: it takes about half the time) for the chunks of samples
-#: to run in parallel threads; below it, handing the GIL back and forth costs more
-#: than the second core saves. Measured on two cores with minibatches of 64 (H <= 64)
-#: or 128: 1.8x faster at H=256; 1.2x for the float64 Elman cell at H=128 (2.1 M
-#: float64 FLOPs a thread); no gain at about 1 M (the float32 Elman cell at H=128,
-#: the LSTM and the GRU at H=64 in both dtypes); slower below (the Elman cell at
-#: H=64).
-PARALLEL_MIN_FLOPS = 2e6
-
-#: The chunks of samples are planned for this many threads on every machine (see
-#: :func:`_plan_chunks`); fewer cores run the same chunks on fewer threads, more cores
-#: leave the extra ones to other work.
-PLAN_THREADS = 2
-
-_POOL = {"pid": None, "workers": 0, "pool": None}
-_POOL_LOCK = threading.Lock()
-
-
-def _thread_pool(n_threads):
-    """A process-wide pool of at least ``n_threads`` workers, made again after a fork
-    (a forked child inherits the pool object but not its threads)."""
-    with _POOL_LOCK:
-        if _POOL["pid"] != os.getpid() or _POOL["workers"] < n_threads:
-            if _POOL["pid"] == os.getpid():
-                _POOL["pool"].shutdown(wait=False)  # queued work runs, then threads end
-            _POOL.update(pid=os.getpid(), workers=n_threads,
-                         pool=ThreadPoolExecutor(n_threads, thread_name_prefix="skrnn"))
-        return _POOL["pool"]
-
-
-def plan_threads(spec, n_rows, n_threads, itemsize=8):
-    """How many of ``n_threads`` threads to use on ``n_rows`` samples of ``itemsize``
-    bytes a value: one per chunk of samples computed at once, as long as each keeps
-    :data:`PARALLEL_MIN_FLOPS` of a step's recurrent GEMM."""
-    if n_threads <= 1:
-        return 1
-    G = CELLS[spec.cell][2]
-    H = max(spec.hidden_sizes)
-    flops = 2.0 * n_rows * G * H * H * itemsize / 8
-    return max(1, min(n_threads, int(flops // PARALLEL_MIN_FLOPS)))
-
-
-def _plan_chunks(spec, N, T, itemsize, chunk, n_threads):
-    """``(threads, samples per chunk)`` for ``N`` samples of ``T`` steps: the threads
-    from :func:`plan_threads`; the chunks at most ``chunk`` samples, or what the memory
-    budget allows (shared by the chunks in flight), cut to even sizes whose number is
-    a multiple of the threads, so that no thread is left working alone on a last chunk
-    (an LSTM minibatch of 128 cut 44 + 44 + 40 for two threads took 1.21x as long as
-    32 + 32 + 32 + 32)."""
-    # the chunks are cut for PLAN_THREADS threads whatever ``n_threads`` is, so that
-    # the arithmetic (which samples share a chunk, the order of the sums) and hence
-    # the result, bit for bit, does not depend on the machine's core count
-    planned = plan_threads(spec, N, PLAN_THREADS, itemsize)
-    size = chunk or max(1, chunk_size(spec, T, itemsize) // planned)
-    count = math.ceil(N / max(1, size))
-    count = planned * math.ceil(count / planned)
-    return min(n_threads, planned), max(1, math.ceil(N / count))
-
-
-def _map_chunks(work, chunks, n_threads):
-    """``work(rows, T_c)`` over the chunks, in order; in a thread pool if
-    ``n_threads > 1`` (NumPy releases the GIL inside GEMMs and ufunc loops)."""
-    chunks = list(chunks)
-    if n_threads > 1 and len(chunks) > 1:
-        return _thread_pool(n_threads).map(work, *zip(*chunks, strict=True))
-    return (work(rows, T_c) for rows, T_c in chunks)
-
-
 def _chunk_feature_major(X, T_c, idx):
     """Rows ``idx`` of the first ``T_c`` steps of ``X`` ``(T, N, F)``, as a feature-major
     ``(T_c, F, n)`` view (the cells copy it into their own buffers)."""
@@ -480,7 +379,7 @@ def predict_raw(weights, X, lengths, spec, chunk=None, n_threads=1):
         True length of each sequence, ``1 <= lengths <= T``.
     spec : NetworkSpec
     chunk : int, default=None
-        Samples per chunk; ``None`` chooses from :data:`DEFAULT_CHUNK_BYTES`.
+        Samples per chunk; ``None`` chooses from :data:`skrnn._parallel.DEFAULT_CHUNK_BYTES`.
     n_threads : int, default=1
         Threads the work may use (see :func:`loss_and_grad`).
 
@@ -504,7 +403,7 @@ def _forward_all(weights, X, lengths, spec, chunk, n_threads, features):
     lengths_s = lengths if order is None else lengths[order]
     width = spec.n_pooled if features else spec.n_outputs
     result = np.empty((N, width), dtype=X.dtype)
-    n_threads, size = _plan_chunks(spec, N, T, X.dtype.itemsize, chunk, n_threads)
+    n_threads, size = _parallel.plan_chunks(spec, N, T, X.dtype.itemsize, chunk, n_threads)
 
     def work(rows, T_c):
         idx = rows if order is None else order[rows]
@@ -513,7 +412,7 @@ def _forward_all(weights, X, lengths, spec, chunk, n_threads, features):
             z, pooled, _ = _forward_sorted(W, Xc, lengths_s[rows], spec, keep_cache=False)
             return idx, pooled if features else z
 
-    for idx, part in _map_chunks(work, _chunks(lengths_s, size), n_threads):
+    for idx, part in _parallel.map_chunks(work, _parallel.chunks(lengths_s, size), n_threads):
         result[idx] = part
     if X.dtype == np.float32 and not np.all(np.isfinite(result)):
         # float32 overflowed (weights or values beyond its range): redo in float64,
@@ -561,8 +460,9 @@ def loss_and_grad(theta, X, lengths, Y, spec, sample_weight=None, alpha=0.0, chu
         Samples per chunk of work: peak memory is bounded by the chunk, not by ``N``.
     n_threads : int, default=1
         Threads the work may use; run BLAS on one thread meanwhile. When a thread's
-        share of a step is large enough (:data:`PARALLEL_MIN_FLOPS`), the samples are
-        cut into chunks computed at once, each with its own gradient, summed in chunk
+        share of a step is large enough
+        (:data:`skrnn._parallel.PARALLEL_MIN_FLOPS`), the samples are cut into chunks
+        computed at once, each with its own gradient, summed in chunk
         order, so that the result does not depend on the threads' timing.
     dropout : float, default=0.0
         Probability of zeroing each input of the layers past the first and each pooled
@@ -587,7 +487,7 @@ def loss_and_grad(theta, X, lengths, Y, spec, sample_weight=None, alpha=0.0, chu
         lengths, Y = lengths[order], Y[order]
         sw = None if sw is None else sw[order]
     sw_sum = float(N if sw is None else sw.sum())
-    n_threads, size = _plan_chunks(spec, N, T, dtype.itemsize, chunk, n_threads)
+    n_threads, size = _parallel.plan_chunks(spec, N, T, dtype.itemsize, chunk, n_threads)
     shared = np.zeros(theta.shape, dtype=dtype)
 
     def work(rows, T_c, grad=None):
@@ -608,11 +508,11 @@ def loss_and_grad(theta, X, lengths, Y, spec, sample_weight=None, alpha=0.0, chu
             return part, grad
 
     loss_sum = 0.0
-    chunks = list(_chunks(lengths, size))
+    chunks = list(_parallel.chunks(lengths, size))
     if len(chunks) > 1:
         # each chunk its own gradient, summed in chunk order, on one thread or many
         grad = shared
-        for part, g in _map_chunks(work, chunks, n_threads):
+        for part, g in _parallel.map_chunks(work, chunks, n_threads):
             loss_sum += part
             grad += g
     else:

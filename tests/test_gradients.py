@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy.special import expit, xlogy
 
-from skrnn import _network
+from skrnn import _parallel
 from skrnn._cells import CELLS
 from skrnn._network import (
     NetworkSpec,
@@ -283,16 +283,16 @@ def test_threads_do_not_change_loss_grad_or_predictions(make_unequal_problem, ce
     same thing on every call (the chunks are summed in order, not as they finish)."""
     spec, theta, X, lengths, Y, sw = make_unequal_problem(cell)
     # a problem this small stays on one thread unless the threshold is lowered
-    monkeypatch.setattr(_network, "PARALLEL_MIN_FLOPS", 1e-9)
+    monkeypatch.setattr(_parallel, "PARALLEL_MIN_FLOPS", 1e-9)
     pooled = []
-    map_chunks = _network._map_chunks
+    map_chunks = _parallel.map_chunks
 
     def spy(work, chunks, threads):
         chunks = list(chunks)
         pooled.append(threads > 1 and len(chunks) > 1)
         return map_chunks(work, chunks, threads)
 
-    monkeypatch.setattr(_network, "_map_chunks", spy)
+    monkeypatch.setattr(_parallel, "map_chunks", spy)
     loss, grad = loss_and_grad(theta, X, lengths, Y, spec, sw, 0.1, chunk)
     runs = [loss_and_grad(theta, X, lengths, Y, spec, sw, 0.1, chunk, n_threads)
             for _ in range(5)]

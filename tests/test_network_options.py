@@ -256,7 +256,8 @@ def test_bidirectional_gradient_equals_pytorch(cell, pooling):
     w_out = torch.from_numpy(W["out_weight"].copy()).requires_grad_()
     b_out = torch.from_numpy(W["out_bias"].copy()).requires_grad_()
     z = torch.stack(rows) @ w_out.T + b_out
-    loss = 0.5 * ((z - torch.from_numpy(Y)) ** 2).mean(dim=1).sum() / len(L)  # skrnn: mean over outputs
+    # skrnn's squared error: the mean over the outputs, the mean over the samples
+    loss = 0.5 * ((z - torch.from_numpy(Y)) ** 2).mean(dim=1).sum() / len(L)
     loss.backward()
     _, grad = loss_and_grad(theta, X, L, Y, spec)
     dW = unpack(grad, spec)

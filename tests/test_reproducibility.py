@@ -11,13 +11,13 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skrnn import RNNClassifier, RNNRegressor
 from skrnn._network import (
-    PARALLEL_MIN_FLOPS,
     NetworkSpec,
     init_params,
     loss_and_grad,
     predict_raw,
     unpack,
 )
+from skrnn._parallel import PARALLEL_MIN_FLOPS
 from skrnn._sequences import Sequences, merge_duplicates
 
 

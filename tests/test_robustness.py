@@ -34,8 +34,9 @@ import skrnn
 import skrnn._base as skrnn_base
 from skrnn import RNNClassifier, RNNRegressor
 from skrnn._losses import OUT_ACTIVATIONS, loss_and_delta
-from skrnn._network import PARALLEL_MIN_FLOPS, pack, plan_threads
 from skrnn._network import loss_and_grad as network_loss_and_grad
+from skrnn._network import pack
+from skrnn._parallel import PARALLEL_MIN_FLOPS, SingleThreadedBLAS, blas_cores, plan_threads
 from skrnn._sequences import to_time_major
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -530,7 +531,7 @@ def _calls(est, X, n_calls):
 
 def _split(est, X):
     """Whether a main-thread predict on ``X`` splits the samples across threads."""
-    return plan_threads(est._spec, len(X), skrnn_base._blas_cores(), X.dtype.itemsize) > 1
+    return plan_threads(est._spec, len(X), blas_cores(), X.dtype.itemsize) > 1
 
 
 def _assert_same_predictions(got, want):
@@ -547,7 +548,7 @@ def _assert_same_predictions(got, want):
                                   "large-regressor"])
 def test_concurrent_predictions_equal_serial_ones(thread_models, name):
     est, X = thread_models[name]
-    if skrnn_base._blas_cores() > 1:  # the configurations test both paths
+    if blas_cores() > 1:  # the configurations test both paths
         assert _split(est, X) == name.startswith("large")
     calls = _calls(est, X, N_CALLS[name])
     expected = [f(x) for f, x in calls]
@@ -557,7 +558,7 @@ def test_concurrent_predictions_equal_serial_ones(thread_models, name):
     for got, want in zip(results, expected):
         _assert_same_predictions(got, want)
     assert blas_threads() == threads
-    assert skrnn_base._SingleThreadedBLAS._users == 0
+    assert SingleThreadedBLAS._users == 0
 
 
 def test_concurrent_small_and_large_predictions_mixed(thread_models):
@@ -576,7 +577,7 @@ def test_concurrent_small_and_large_predictions_mixed(thread_models):
     for got, want in zip(results, expected):
         _assert_same_predictions(got, want)
     assert blas_threads() == threads
-    assert skrnn_base._SingleThreadedBLAS._users == 0
+    assert SingleThreadedBLAS._users == 0
 
 
 def test_blas_thread_count_is_restored_after_a_failed_predict(thread_models):
@@ -587,7 +588,7 @@ def test_blas_thread_count_is_restored_after_a_failed_predict(thread_models):
     with pytest.raises(ValueError, match="NaN"):
         est.predict(bad)
     assert blas_threads() == threads
-    assert skrnn_base._SingleThreadedBLAS._users == 0
+    assert SingleThreadedBLAS._users == 0
 
 
 @pytest.fixture
@@ -663,7 +664,7 @@ def test_blas_threads_restored_when_a_worker_thread_finishes_last(thread_models,
     if restored != threads:  # do not leave the rest of the session single-threaded
         threadpoolctl.threadpool_limits(limits=max(n for _, n in threads),
                                         user_api="blas")
-    assert skrnn_base._SingleThreadedBLAS._users == 0
+    assert SingleThreadedBLAS._users == 0
     assert restored == threads
 
 

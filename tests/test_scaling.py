@@ -25,7 +25,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 
-from skrnn import RNNClassifier, RNNRegressor, _network
+from skrnn import RNNClassifier, RNNRegressor, _network, _parallel
 from skrnn._network import NetworkSpec, init_params, loss_and_grad, predict_raw
 
 distributed = pytest.importorskip("dask.distributed")
@@ -258,16 +258,16 @@ def test_loss_and_grad_chunked_equals_unchunked(cell, dtype, rtol):
 
 def test_chunk_size_follows_budget():
     spec = NetworkSpec("gru", "tanh", 4, (32,), 1, "identity")
-    big = _network.chunk_size(spec, 50, 8, budget_bytes=2**28)
-    small = _network.chunk_size(spec, 50, 8, budget_bytes=2**20)
+    big = _parallel.chunk_size(spec, 50, 8, budget_bytes=2**28)
+    small = _parallel.chunk_size(spec, 50, 8, budget_bytes=2**20)
     assert big > 100 * small > 0
-    assert _network.chunk_size(spec, 50, 8, budget_bytes=1) == 1
+    assert _parallel.chunk_size(spec, 50, 8, budget_bytes=1) == 1
 
 
 def test_default_chunk_bytes_is_read_at_call_time(monkeypatch):
     spec = NetworkSpec("gru", "tanh", 4, (32,), 1, "identity")
-    monkeypatch.setattr(_network, "DEFAULT_CHUNK_BYTES", 1)
-    assert _network.chunk_size(spec, 50, 8) == 1
+    monkeypatch.setattr(_parallel, "DEFAULT_CHUNK_BYTES", 1)
+    assert _parallel.chunk_size(spec, 50, 8) == 1
 
 
 # Peak RSS of one L-BFGS fit in a fresh interpreter, with a tiny chunk budget. The work
@@ -283,7 +283,7 @@ def test_default_chunk_bytes_is_read_at_call_time(monkeypatch):
 MEMORY_CHILD = textwrap.dedent(r"""
     import json, resource, sys, warnings
     import numpy as np
-    import skrnn._network as net
+    import skrnn._parallel as net
     budget = int(sys.argv[2])
     net.DEFAULT_CHUNK_BYTES = budget
     from skrnn import RNNRegressor
