@@ -237,7 +237,7 @@ def test_classifier_cells(cell, pooling, dtype):
     _assert_close(feats, est.transform(seqs), dtype)
 
 
-@pytest.mark.parametrize("kind", ["binary", "multiclass", "strings"])
+@pytest.mark.parametrize("kind", ["binary", "multiclass", "strings", "multilabel"])
 def test_zipmap(kind):
     """skl2onnx's default for classifiers: the probabilities as dictionaries."""
     est = _fit(RNNClassifier(hidden_layer_sizes=(3,)), np.float32, y=_targets(kind))
@@ -452,3 +452,20 @@ def test_nocl_and_output_class_labels():
         to_onnx(est, X, zipmap=False, options={"output_class_labels": True}), X)
     np.testing.assert_array_equal(classes, est.classes_)
     _assert_close(proba, ref, np.float32)
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "adam"])
+def test_float64_weights_float32_graph(solver):
+    """A model whose weights are float64 (L-BFGS) exports a float32 graph from a
+    float32 sample, as ``predict`` works in the input's dtype; and the other way."""
+    rng = np.random.RandomState(6)
+    X = rng.normal(size=(24, 5, N_FEATURES))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = RNNRegressor(hidden_layer_sizes=(3,), cell="gru", solver=solver,
+                           max_iter=3, random_state=0).fit(X.astype(np.float32),
+                                                           X[:, 0, 0])
+    for dtype in (np.float32, np.float64):
+        Xd = X.astype(dtype)
+        (out,) = _run(to_onnx(est, Xd), Xd)
+        _assert_close(out, est.predict(Xd), dtype)
