@@ -433,6 +433,29 @@ print("ok")
     assert result.stdout.strip() == "ok"
 
 
+def test_import_skrnn_imports_no_onnx():
+    code = ("import sys, skrnn; "
+            "assert not {'onnx', 'onnxruntime', 'skl2onnx'} & set(sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("target_opset", [13, 17])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_older_opsets(target_opset, dtype):
+    """Opsets before 18 take ReduceMax's axes as an attribute."""
+    est = _fit(RNNRegressor(hidden_layer_sizes=(3,), cell="lstm", pooling="max",
+                            bidirectional=True, segment_length=2), dtype)
+    seqs = _ragged(dtype)
+    Xp, lengths = pad_sequences(seqs, dtype)
+    onx = to_onnx(est, seqs, target_opset=target_opset)
+    assert max(o.version for o in onx.opset_import if o.domain in ("", "ai.onnx")) <= \
+        target_opset
+    (out,) = _run(onx, Xp, lengths)
+    _assert_close(out, est.predict(seqs), dtype)
+
+
 def test_skrnn_to_onnx_is_the_entry_point():
     est = _fit(RNNRegressor(hidden_layer_sizes=(2,)), np.float32)
     X = _batch(np.float32)
