@@ -448,14 +448,11 @@ class LagsToSequences(TransformerMixin, BaseEstimator):
     ``make_pipeline(LagsToSequences(...), RNNRegressor())`` is the regressor the
     library is given.
 
-    ======================================  ============================================
-    library                                 ``LagsToSequences(...)``
-    ======================================  ============================================
-    skforecast ``ForecasterRecursive`` and  ``n_lags=lags`` (``order='newest_first'``,
-    ``ForecasterDirect`` (``lags=k``)       ``exog='current'``: the defaults)
-    sktime ``make_reduction``               ``n_lags=window_length,
-    (``window_length=k``)                   order='oldest_first', exog='lagged'``
-    ======================================  ============================================
+    - skforecast's ``ForecasterRecursive`` and ``ForecasterDirect`` with ``lags=k``:
+      ``LagsToSequences(n_lags=k)`` (the defaults ``order='newest_first'``,
+      ``exog='current'``);
+    - sktime's ``make_reduction`` with ``window_length=k``:
+      ``LagsToSequences(n_lags=k, order='oldest_first', exog='lagged')``.
 
     Parameters
     ----------
@@ -606,7 +603,7 @@ class LagsToSequences(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        X_seq : ndarray of shape (n_windows, n_lags_, 1 + n_exog_)
+        X_seq : ndarray of shape (n_windows, `n_lags_`, 1 + `n_exog_`)
             The sequences, oldest timestep first: feature 0 is the target, features
             1... the exogenous variables in the order of their columns; in ``X``'s
             float dtype.
