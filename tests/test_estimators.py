@@ -1036,35 +1036,37 @@ def test_editing_a_pickled_copy_leaves_the_original_alone(rng):
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 def test_weights_load_into_torch_by_name_and_give_the_same_predictions(cell, rng, torch):
-    X = rng.normal(size=(20, 6, 3))
-    Y = rng.normal(size=(20, 2))
+    """The default network (bidirectional, max pooling) fitted on unscaled data: its
+    weights_ load into a bidirectional torch module by name, and max-pooling its
+    outputs through the head gives predict's values on the raw data."""
+    X = 5.0 + 10.0 * rng.normal(size=(20, 6, 3))
+    Y = 100.0 + 30.0 * rng.normal(size=(20, 2))
     reg = fit_quietly(RNNRegressor(hidden_layer_sizes=(5, 5), cell=cell, max_iter=2,
                                    random_state=0), X, Y)
-    # non-zero, different biases everywhere (GRU's b_hn is not redundant)
-    for w in reg.weights_.values():
-        w[...] = rng.normal(scale=0.5, size=w.shape)
+    assert reg.bidirectional and reg.pooling == "max"
     module = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell](
-        3, 5, num_layers=2, batch_first=True).double()
+        3, 5, num_layers=2, batch_first=True, bidirectional=True).double()
     state = {name: torch.from_numpy(np.array(w)) for name, w in reg.weights_.items()
              if not name.startswith("out_")}
     module.load_state_dict(state)  # strict: every name and shape must match
     with torch.no_grad():
         out, _ = module(torch.from_numpy(X))
-    h_last = out[:, -1].numpy()
-    expected = h_last @ reg.weights_["out_weight"].T + reg.weights_["out_bias"]
+    pooled = out.numpy().max(axis=1)
+    expected = pooled @ reg.weights_["out_weight"].T + reg.weights_["out_bias"]
     assert reg.n_outputs_ == 2
-    assert_allclose(reg.predict(X), expected, rtol=1e-10, atol=1e-12)
+    assert_allclose(reg.predict(X), expected, rtol=1e-10, atol=1e-9)
 
 
 # --------------------------------------------------------------------------------------
 # Fitted attributes
 
 
-def _weight_names(n_layers):
+def _weight_names(n_layers, bidirectional=True):
     names = []
     for k in range(n_layers):
-        names += [f"weight_ih_l{k}", f"weight_hh_l{k}", f"bias_ih_l{k}",
-                  f"bias_hh_l{k}"]
+        for suffix in ("", "_reverse") if bidirectional else ("",):
+            names += [f"weight_ih_l{k}{suffix}", f"weight_hh_l{k}{suffix}",
+                      f"bias_ih_l{k}{suffix}", f"bias_hh_l{k}{suffix}"]
     return names + ["out_weight", "out_bias"]
 
 
@@ -1090,9 +1092,11 @@ def test_stochastic_fitted_attributes(Est, solver, rng):
     assert shapes["weight_ih_l0"] == (4 * 5, 3)
     assert shapes["weight_hh_l0"] == (4 * 5, 5)
     assert shapes["bias_ih_l0"] == shapes["bias_hh_l0"] == (4 * 5,)
-    assert shapes["weight_ih_l1"] == (4 * 3, 5)
+    # bidirectional (the default): the next layer and the head read both directions
+    assert shapes["weight_ih_l0_reverse"] == (4 * 5, 3)
+    assert shapes["weight_ih_l1"] == shapes["weight_ih_l1_reverse"] == (4 * 3, 2 * 5)
     assert shapes["weight_hh_l1"] == (4 * 3, 3)
-    assert shapes["out_weight"] == (1, 3)
+    assert shapes["out_weight"] == (1, 2 * 3)
     assert shapes["out_bias"] == (1,)
 
 
@@ -1339,13 +1343,12 @@ def _gradient_at(est, X, y, spec):
 def test_one_sgd_step_is_minus_learning_rate_times_the_gradient(learning_rate, rng):
     X = rng.normal(size=(30, 5, 2))
     y = X[:, 0, 0]
-    spec = NetworkSpec("gru", "tanh", 2, (4,), 1, "identity")
     reg = RNNRegressor(hidden_layer_sizes=(4,), solver="sgd", momentum=0.0,
                        learning_rate=learning_rate, learning_rate_init=0.1,
                        power_t=0.5, alpha=1e-3, random_state=0)
     reg.partial_fit(X, y)  # one full-batch step; 30 samples seen
     before = trained_theta(reg)
-    grad = _gradient_at(reg, X, y, spec)
+    grad = _gradient_at(reg, X, y, reg._spec)
     reg.partial_fit(X, y)
     lr = 0.1 if learning_rate == "constant" else 0.1 / (30 + 1) ** 0.5
     assert_allclose(trained_theta(reg), before - lr * grad, rtol=1e-10, atol=1e-13)
@@ -1355,13 +1358,12 @@ def test_one_sgd_step_is_minus_learning_rate_times_the_gradient(learning_rate, r
 def test_clip_norm_limits_the_update(float_dtype, rng):
     X = rng.normal(size=(30, 5, 2)).astype(float_dtype)
     y = X[:, 0, 0] * 10
-    spec = NetworkSpec("gru", "tanh", 2, (4,), 1, "identity")
     lr, clip = 0.1, 0.01
     reg = RNNRegressor(hidden_layer_sizes=(4,), solver="sgd", momentum=0.0,
                        learning_rate_init=lr, clip_norm=clip, random_state=0)
     reg.partial_fit(X, y)
     before = trained_theta(reg).astype(np.float64)
-    grad = _gradient_at(reg, X, y, spec).astype(np.float64)
+    grad = _gradient_at(reg, X, y, reg._spec).astype(np.float64)
     norm = np.linalg.norm(grad)
     assert norm > 10 * clip  # so the clip is active
     reg.partial_fit(X, y)
