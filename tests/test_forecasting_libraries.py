@@ -127,6 +127,26 @@ def test_skforecast_recursive_with_differentiation(series):
     assert_allclose(pred, y.iloc[-1] + last_change * np.arange(1, H + 1), rtol=1e-12)
 
 
+def test_skforecast_window_features_and_non_contiguous_lags(series):
+    # lags=[1, 3]: the columns lag_1, lag_3, then a rolling mean, then the exogenous
+    # variables; everything after the lags is one value a window, repeated
+    from skforecast.preprocessing import RollingFeatures
+
+    y, x = series
+    forecaster = ForecasterRecursive(
+        make_pipeline(LagsToSequences(n_lags=2), LastStep()), lags=[1, 3],
+        window_features=RollingFeatures(stats="mean", window_sizes=4))
+    forecaster.fit(y=y, exog=x.iloc[:N])
+    X_fit = forecaster.estimator[-1].X_fit_
+    values = y.to_numpy()
+    assert X_fit.shape == (N - 4, 2, 1 + 1 + 2)  # the window is 4 long (the mean's)
+    for i in range(len(X_fit)):
+        t = i + 4
+        assert_array_equal(X_fit[i, :, 0], [values[t - 3], values[t - 1]])
+        assert_allclose(X_fit[i, :, 1], values[t - 4:t].mean(), rtol=1e-12)
+        assert_array_equal(X_fit[i, :, 2], x["x1"].iloc[t])
+
+
 # --------------------------------------------------------------------------------------
 # sktime
 
