@@ -177,17 +177,18 @@ def test_bidirectional_layout_is_pytorchs():
 
 
 def _torch_bidirectional(torch, spec, W, dtype):
+    """One torch module a layer (torch stacks equal widths only), loaded by name."""
     cls = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[spec.cell]
     layers = []
     fan_in = spec.n_features
-    for k, H in enumerate(spec.hidden_sizes):  # one module a layer: widths may differ
+    for k, H in enumerate(spec.hidden_sizes):
         kwargs = {"nonlinearity": spec.activation} if spec.cell == "rnn" else {}
-        m = cls(fan_in, H, bidirectional=True, dtype=dtype, **kwargs)
+        m = cls(fan_in, H, bidirectional=spec.bidirectional, dtype=dtype, **kwargs)
         with torch.no_grad():
             for name, p in m.named_parameters():
                 p.copy_(torch.from_numpy(W[name.replace("_l0", f"_l{k}")]))
         layers.append(m)
-        fan_in = 2 * H
+        fan_in = spec.n_directions * H
     return layers
 
 
@@ -205,16 +206,20 @@ def _torch_outputs(torch, layers, X, lengths):
 @pytest.mark.parametrize("hidden", [(4,), (4, 3), (3, 5, 4)])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("pooling", POOLINGS)
-def test_bidirectional_equals_pytorch(cell, hidden, dtype, pooling):
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_layers_equal_pytorch(cell, hidden, dtype, pooling, bidirectional):
+    """Depth 1 to 3, unequal widths, float32 and float64, ragged batches packed with
+    ``pack_padded_sequence``, one or two directions, every pooling."""
     torch = pytest.importorskip("torch")
     lengths = [6, 3, 1, 5]
-    spec, X, L, _, theta = _problem(cell, "tanh", hidden, True, pooling, lengths, F=3)
+    spec, X, L, _, theta = _problem(cell, "tanh", hidden, bidirectional, pooling,
+                                    lengths, F=3)
     X = X.astype(dtype)
     W = {k: v.astype(dtype) for k, v in unpack(theta, spec).items()}
     layers = _torch_bidirectional(torch, spec, W, getattr(torch, np.dtype(dtype).name))
     out = _torch_outputs(torch, layers, X, L)
     H = hidden[-1]
-    if pooling == "last":
+    if pooling == "last":  # the reverse direction's last state is at step 0
         pooled = np.stack([np.r_[out[L[i] - 1, i, :H], out[0, i, H:]]
                            for i in range(len(L))])
     elif pooling == "mean":
@@ -230,11 +235,14 @@ def test_bidirectional_equals_pytorch(cell, hidden, dtype, pooling):
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 @pytest.mark.parametrize("pooling", POOLINGS)
-def test_bidirectional_gradient_equals_pytorch(cell, pooling):
-    """The parameter gradients of the squared error equal PyTorch's autograd."""
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_gradient_equals_pytorch(cell, pooling, bidirectional):
+    """The parameter gradients of the squared error equal PyTorch's autograd (ragged,
+    packed batches; unequal widths)."""
     torch = pytest.importorskip("torch")
     lengths = [5, 2, 4]
-    spec, X, L, Y, theta = _problem(cell, "tanh", (3, 4), True, pooling, lengths, F=2)
+    spec, X, L, Y, theta = _problem(cell, "tanh", (3, 4), bidirectional, pooling,
+                                    lengths, F=2)
     W = unpack(theta, spec)
     layers = _torch_bidirectional(torch, spec, W, torch.float64)
     out = torch.from_numpy(X)
