@@ -50,8 +50,9 @@ print(f"{len(y_train)} training months ({y.index[0]:%Y-%m} to {y.index[split - 1
 # ``LagsToSequences(n_lags=12)`` reads them as a sequence of twelve timesteps, oldest
 # first. ``differentiation=1`` makes skforecast difference the series (the network
 # learns the monthly changes, so the trend is no obstacle) and integrate the forecasts.
-# On a series of a few hundred windows, early stopping keeps the network from learning
-# the training months by heart.
+# Early stopping holds out a tenth of the windows and stops training when their error
+# no longer improves: a guard against learning a short series by heart (here it mostly
+# helps the forecast of the whole test period).
 from skforecast.recursive import ForecasterRecursive  # noqa: E402
 
 rnn = make_pipeline(LagsToSequences(n_lags=12),
