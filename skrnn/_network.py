@@ -31,7 +31,9 @@ class NetworkSpec(NamedTuple):
     n_outputs: int
     out_activation: str  # 'identity', 'exp', 'logistic' or 'softmax'
     bidirectional: bool = False  # each layer also reads its sequence backwards
-    pooling: str = "last"  # 'last', 'mean' or 'max': the last layer's states -> head
+    # 'last', 'mean' or 'max': the last layer's states -> the head; 'steps': the head
+    # reads every real step (one prediction a timestep)
+    pooling: str = "last"
 
     @property
     def n_directions(self):
@@ -257,6 +259,9 @@ def _pool(out, lengths, spec):
     """
     T, C, N = out.shape
     cols = np.arange(N)
+    if spec.pooling == "steps":  # every real step, step-major: (n_real_steps, C)
+        real = _real_steps(lengths, T)[:, 0]  # (T, N)
+        return out.transpose(0, 2, 1)[real], real
     if spec.pooling == "last":
         pooled = out[lengths - 1, :, cols]  # (N, C)
         if spec.bidirectional:
@@ -274,12 +279,14 @@ def _pool(out, lengths, spec):
 
 
 def _pool_backward(dpooled, pool_cache, lengths, T, spec):
-    """``d loss / d pooled`` ``(N, C)`` -> ``d loss / d outputs`` ``(T, C, N)``, zero
-    on the padding."""
-    N, C = dpooled.shape
+    """``d loss / d pooled`` ``(N, C)`` (or one row a real step for 'steps') ->
+    ``d loss / d outputs`` ``(T, C, N)``, zero on the padding."""
+    N, C = len(lengths), dpooled.shape[1]
     dout = np.zeros((T, C, N), dtype=dpooled.dtype)
     cols = np.arange(N)
-    if spec.pooling == "last":
+    if spec.pooling == "steps":
+        dout.transpose(0, 2, 1)[pool_cache] = dpooled
+    elif spec.pooling == "last":
         if spec.bidirectional:
             H = C // 2
             dout[lengths - 1, :H, cols] = dpooled[:, :H]
@@ -343,7 +350,7 @@ def _dropout_masks(spec, T, N, dropout, rng, dtype):
     chunking, so a fit stays bit-reproducible."""
     keep = 1.0 - dropout
     shapes = [(N, T, spec.n_directions * H) for H in spec.hidden_sizes[:-1]]
-    shapes.append((N, spec.n_pooled))
+    shapes.append((N, T, spec.n_pooled) if spec.pooling == "steps" else (N, spec.n_pooled))
     masks = []
     for shape in shapes:
         m = (rng.uniform(size=shape) < keep).astype(dtype)
@@ -352,12 +359,16 @@ def _dropout_masks(spec, T, N, dropout, rng, dtype):
     return masks
 
 
-def _chunk_masks(masks, idx, T_c):
-    """The dropout masks of the samples ``idx``, feature-major ``(T_c, C, n)`` for the
-    layers and ``(n, C)`` for the pooled features."""
+def _chunk_masks(masks, idx, T_c, lengths):
+    """The dropout masks of the samples ``idx`` (of ``lengths``), feature-major
+    ``(T_c, C, n)`` for the layers and ``(n, C)`` for the pooled features (one row a
+    real step, step-major, for 'steps')."""
     if masks is None:
         return None
-    return [m[idx, :T_c].transpose(1, 2, 0) for m in masks[:-1]] + [masks[-1][idx]]
+    last = masks[-1][idx]
+    if last.ndim == 3:
+        last = last[:, :T_c].transpose(1, 0, 2)[_real_steps(lengths, T_c)[:, 0]]
+    return [m[idx, :T_c].transpose(1, 2, 0) for m in masks[:-1]] + [last]
 
 
 def _chunk_feature_major(X, T_c, idx):
@@ -386,6 +397,8 @@ def predict_raw(weights, X, lengths, spec, chunk=None, n_threads=1):
     Returns
     -------
     z : ndarray of shape (N, n_outputs), dtype ``X.dtype``
+        With ``spec.pooling='steps'``, ``(N, T, n_outputs)``: every step's output, zero
+        past each sequence's end.
     """
     return _forward_all(weights, X, lengths, spec, chunk, n_threads, features=False)
 
@@ -402,18 +415,31 @@ def _forward_all(weights, X, lengths, spec, chunk, n_threads, features):
     order = _sort_by_length(lengths)
     lengths_s = lengths if order is None else lengths[order]
     width = spec.n_pooled if features else spec.n_outputs
-    result = np.empty((N, width), dtype=X.dtype)
+    steps = spec.pooling == "steps"
+    # one row a sequence, or (steps) one a sequence and step, zero past its end
+    result = (np.zeros((N, T, width), dtype=X.dtype) if steps
+              else np.empty((N, width), dtype=X.dtype))
     n_threads, size = _parallel.plan_chunks(spec, N, T, X.dtype.itemsize, chunk, n_threads)
 
     def work(rows, T_c):
         idx = rows if order is None else order[rows]
         Xc = _chunk_feature_major(X, T_c, idx)
         with np.errstate(over="ignore", invalid="ignore"):
-            z, pooled, _ = _forward_sorted(W, Xc, lengths_s[rows], spec, keep_cache=False)
-            return idx, pooled if features else z
+            z, pooled, state = _forward_sorted(W, Xc, lengths_s[rows], spec,
+                                               keep_cache=False)
+            part = pooled if features else z
+            if steps:
+                padded = np.zeros(state[1].shape + (width,), dtype=part.dtype)
+                padded[state[1]] = part
+                part = padded.transpose(1, 0, 2)
+            return idx, T_c, part
 
-    for idx, part in _parallel.map_chunks(work, _parallel.chunks(lengths_s, size), n_threads):
-        result[idx] = part
+    for idx, T_c, part in _parallel.map_chunks(work, _parallel.chunks(lengths_s, size),
+                                               n_threads):
+        if steps:
+            result[idx, :T_c] = part
+        else:
+            result[idx] = part
     if X.dtype == np.float32 and not np.all(np.isfinite(result)):
         # float32 overflowed (weights or values beyond its range): redo in float64,
         # and saturate what float32 cannot hold
@@ -452,7 +478,10 @@ def loss_and_grad(theta, X, lengths, Y, spec, sample_weight=None, alpha=0.0, chu
         Time-major, zero-padded input; its dtype is the dtype of the work.
     lengths : ndarray of int of shape (N,)
     Y : ndarray of shape (N, n_outputs)
-        Targets (one-hot or indicator for the log losses).
+        Targets (one-hot or indicator for the log losses). With
+        ``spec.pooling='steps'``, ``(N, T_y * n_outputs)``: the targets of each
+        sequence's steps, step after step (``T_y >= T``; padding is never read), and
+        the loss is the mean over every real step, each weighing its sequence's weight.
     spec : NetworkSpec
     sample_weight : ndarray of shape (N,), default=None
     alpha : float, default=0.0
@@ -481,12 +510,18 @@ def loss_and_grad(theta, X, lengths, Y, spec, sample_weight=None, alpha=0.0, chu
     W = _cast_weights(unpack(theta, spec), spec, dtype)
     masks = _dropout_masks(spec, T, N, dropout, rng, dtype) if dropout else None
     Y = np.asarray(Y, dtype=dtype)
+    steps = spec.pooling == "steps"
+    if steps:  # (N, T_y * K) -> (N, T_y, K): the targets of every step
+        Y = Y.reshape(N, -1, spec.n_outputs)
     sw = None if sample_weight is None else np.asarray(sample_weight, dtype=dtype)
     order = _sort_by_length(lengths)
     if order is not None:
         lengths, Y = lengths[order], Y[order]
         sw = None if sw is None else sw[order]
-    sw_sum = float(N if sw is None else sw.sum())
+    if steps:  # every real step of a sequence weighs its sequence's weight
+        sw_sum = float(lengths.sum() if sw is None else sw @ lengths)
+    else:
+        sw_sum = float(N if sw is None else sw.sum())
     n_threads, size = _parallel.plan_chunks(spec, N, T, dtype.itemsize, chunk, n_threads)
     shared = np.zeros(theta.shape, dtype=dtype)
 
@@ -500,10 +535,14 @@ def loss_and_grad(theta, X, lengths, Y, spec, sample_weight=None, alpha=0.0, chu
             idx = rows if order is None else order[rows]
             Xc = _chunk_feature_major(X, T_c, idx)
             Lc = lengths[rows]
-            mc = _chunk_masks(masks, idx, T_c)
+            mc = _chunk_masks(masks, idx, T_c, lengths[rows])
             z, pooled, state = _forward_sorted(W, Xc, Lc, spec, masks=mc)
-            part, delta = loss_and_delta(z, Y[rows], spec.out_activation,
-                                         None if sw is None else sw[rows])
+            Yc, swc = Y[rows], None if sw is None else sw[rows]
+            if steps:  # the rows of z are the real steps, step-major
+                real = state[1]
+                Yc = Yc[:, :T_c].transpose(1, 0, 2)[real]
+                swc = None if swc is None else np.broadcast_to(swc, real.shape)[real]
+            part, delta = loss_and_delta(z, Yc, spec.out_activation, swc)
             _backward_sorted(W, delta, pooled, state, Lc, T_c, spec, dW, masks=mc)
             return part, grad
 

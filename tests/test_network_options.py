@@ -283,3 +283,83 @@ def test_every_combination_builds_and_predicts():
                                         [3, 1, 2])
         z = predict_raw(unpack(theta, spec), X, L, spec)
         assert z.shape == (3, 2) and np.isfinite(z).all()
+
+
+# --------------------------------------------------------------------------------------
+# One prediction a timestep (pooling='steps', the sequence estimators' network)
+
+
+def _steps_targets(spec, lengths, T, rng, out_activation):
+    """``(N, T * K)`` targets of every step, padding filled with garbage (never read)."""
+    N, K = len(lengths), spec.n_outputs
+    if out_activation == "softmax":
+        Y = np.eye(K)[rng.randint(K, size=(N, T))]
+    elif out_activation == "logistic":
+        Y = (rng.uniform(size=(N, T, K)) < 0.5).astype(float)
+    else:
+        Y = rng.standard_normal((N, T, K))
+    for i, L in enumerate(lengths):
+        Y[i, L:] = 1e3
+    return Y.reshape(N, T * K)
+
+
+@pytest.mark.parametrize("cell, activation", CELLS)
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("hidden", [(3,), (3, 2)])
+@pytest.mark.parametrize("out_activation", ["identity", "softmax", "logistic"])
+@pytest.mark.parametrize("lengths", [[3, 3, 3], [2, 4, 1]], ids=["equal", "ragged"])
+def test_steps_gradient_matches_finite_differences(cell, activation, bidirectional,
+                                                   hidden, out_activation, lengths):
+    spec, X, L, _, theta = _problem(cell, activation, hidden, bidirectional, "steps",
+                                    lengths, n_outputs=3, out_activation=out_activation)
+    Y = _steps_targets(spec, L, X.shape[0], np.random.RandomState(1), out_activation)
+    sw = np.array([0.5, 2.0, 1.0])
+
+    def lg(th, dropout=0.0):
+        return loss_and_grad(th, X, L, Y, spec, sample_weight=sw, alpha=1e-3,
+                             dropout=dropout, rng=np.random.RandomState(3))
+
+    num = _numerical_grad(lambda th: lg(th)[0], theta)
+    assert _rel_error(num, lg(theta)[1]) < (1e-4 if activation == "relu" else RTOL_FD)
+    if len(hidden) > 1:  # dropout between the layers and on every step's features
+        num = _numerical_grad(lambda th: lg(th, 0.3)[0], theta)
+        assert _rel_error(num, lg(theta, 0.3)[1]) < (1e-4 if activation == "relu"
+                                                     else RTOL_FD)
+
+
+def test_steps_loss_is_the_weighted_mean_over_real_steps():
+    spec, X, L, _, theta = _problem("gru", "tanh", (3,), False, "steps", [2, 4, 1],
+                                    n_outputs=1)
+    T = X.shape[0]
+    Y = _steps_targets(spec, L, T, np.random.RandomState(0), "identity")
+    sw = np.array([0.5, 2.0, 1.0])
+    z = predict_raw(unpack(theta, spec), X, L, spec)  # (N, T, 1)
+    assert z.shape == (3, T, 1)
+    Y3 = Y.reshape(3, T, 1)
+    num = sum(sw[i] * 0.5 * np.sum((z[i, :L[i]] - Y3[i, :L[i]]) ** 2) for i in range(3))
+    loss = loss_and_grad(theta, X, L, Y, spec, sample_weight=sw)[0]
+    assert loss == pytest.approx(num / (sw @ L), rel=1e-12)
+    for i in range(3):  # zero past each end, and each sequence's own
+        assert np.all(z[i, L[i]:] == 0)
+        alone = predict_raw(unpack(theta, spec), X[:L[i], i:i + 1], L[i:i + 1], spec)
+        np.testing.assert_allclose(alone[0], z[i, :L[i]], rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_steps_equal_pytorch(cell, bidirectional, dtype):
+    """A per-step ``Linear`` on the outputs of packed ``nn.RNN/LSTM/GRU`` modules."""
+    torch = pytest.importorskip("torch")
+    lengths = [6, 3, 1, 5]
+    spec, X, L, _, theta = _problem(cell, "tanh", (4, 3), bidirectional, "steps",
+                                    lengths, F=3)
+    X = X.astype(dtype)
+    W = {k: v.astype(dtype) for k, v in unpack(theta, spec).items()}
+    layers = _torch_bidirectional(torch, spec, W, getattr(torch, np.dtype(dtype).name))
+    out = _torch_outputs(torch, layers, X, L)  # (T, N, D*H)
+    expected = out @ W["out_weight"].T + W["out_bias"]
+    z = predict_raw(W, X, L, spec)
+    rtol, atol = (1e-11, 1e-13) if dtype == np.float64 else (2e-5, 2e-6)
+    for i, Li in enumerate(L):
+        np.testing.assert_allclose(z[i, :Li], expected[:Li, i], rtol=rtol, atol=atol)
