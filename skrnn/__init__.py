@@ -6,8 +6,10 @@ own SGD and Adam, with the parameters and behaviour of ``MLPRegressor`` and
 """
 
 from ._estimators import RNNClassifier, RNNRegressor
+from ._sequence_estimators import RNNSequenceClassifier, RNNSequenceRegressor
 
-__all__ = ["RNNClassifier", "RNNRegressor", "to_onnx"]
+__all__ = ["RNNClassifier", "RNNRegressor", "RNNSequenceClassifier",
+           "RNNSequenceRegressor", "to_onnx"]
 __version__ = "0.1.0.dev0"
 
 

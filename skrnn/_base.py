@@ -21,7 +21,6 @@ from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._losses import loss_and_delta
 from ._network import (
     NetworkSpec,
     fold_scaling,
@@ -192,11 +191,12 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         """Output activation for a target matrix ``Y`` (sets the loss)."""
 
     @abstractmethod
-    def _validation_score(self, P, Y, sample_weight):
+    def _validation_score(self, P, Y, sample_weight, lengths):
         """Score of predictions ``P`` (after the output activation) against the
-        encoded targets ``Y``, for early stopping (higher is better)."""
+        encoded targets ``Y`` of sequences of ``lengths``, for early stopping (higher
+        is better)."""
 
-    def _target_scaling(self, Y, sample_weight):
+    def _target_scaling(self, Y, sample_weight, lengths):
         """``(shift, scale)`` of the targets the network learns in standardised form
         (folded back into the head afterwards), or ``(None, None)``."""
         return None, None
@@ -204,6 +204,10 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
     def _weight_samples(self, y, sample_weight, incremental):
         """The sample weights of a fit (the classifier multiplies its class weights)."""
         return sample_weight
+
+    def _n_outputs(self, Y):
+        """Outputs of the network for a target matrix ``Y``."""
+        return Y.shape[1]
 
     _y_numeric = False
 
@@ -216,7 +220,7 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         Sets ``n_features_in_`` (and ``feature_names_in_`` for DataFrames) when
         ``reset``; otherwise checks them against the fitted values.
         """
-        fitting = y is not None or reset
+        fitting = y is not None
         if is_ragged(X):
             if fitting:
                 y = validate_data(self, "no_validation", y, reset=reset,
@@ -335,6 +339,9 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         first_pass = not hasattr(self, "weights_") or (
             not self.warm_start and not incremental
         )
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the "
+                             "target y is None.")
         seq, y = self._validate_input(X, y, reset=first_pass)
         dtype = np.float64 if self.solver == "lbfgs" else seq.X.dtype
         Y = self._validate_targets(y, incremental, dtype)
@@ -348,9 +355,9 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         else:
             segment_length = self._segment_length
         spec = NetworkSpec(self.cell, self.activation if self.cell == "rnn" else "tanh",
-                           seq.n_features * segment_length, hidden_sizes, Y.shape[1],
-                           self._out_activation(Y), bool(self.bidirectional),
-                           self.pooling)
+                           seq.n_features * segment_length, hidden_sizes,
+                           self._n_outputs(Y), self._out_activation(Y),
+                           bool(self.bidirectional), self.pooling)
         if first_pass:
             self._segment_length = segment_length
             # the statistics of the canonical (merged) samples, so that a weight and
@@ -358,7 +365,7 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             # full-batch solvers bit-identical objectives
             seq_m, Y_m, sw_m = merge_duplicates(seq, Y, sw)
             self._x_shift, self._x_scale = feature_stats(seq_m, sw_m)
-            self._y_shift, self._y_scale = self._target_scaling(Y_m, sw_m)
+            self._y_shift, self._y_scale = self._target_scaling(Y_m, sw_m, seq_m.lengths)
             del seq_m, Y_m, sw_m
             self._initialize(spec, dtype)
             theta = pack(self.weights_, spec, dtype=dtype)
@@ -383,8 +390,10 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         # L-BFGS works in float64 (SciPy's line search does): so do its loss and
         # gradient, whatever X's dtype; the fitted model predicts in X's dtype
         seq = segment(standardize(seq, self._x_shift, self._x_scale, dtype), segment_length)
-        if self._y_scale is not None:
-            Y = ((Y - self._y_shift) / self._y_scale).astype(dtype, copy=False)
+        if self._y_scale is not None:  # (tiled over the steps of per-step targets)
+            reps = Y.shape[1] // len(self._y_scale)
+            Y = ((Y - np.tile(self._y_shift, reps)) / np.tile(self._y_scale, reps))
+            Y = Y.astype(dtype, copy=False)
         # ``weights_`` are views of the solver's flat vector while it trains, and the
         # same model for raw data once it is done
         self.weights_ = unpack(theta, spec)
@@ -405,12 +414,13 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
 
     def _choose_segment_length(self, seq):
         """Timesteps read as one input vector (see ``segment_length``)."""
-        if self.segment_length is None:
+        segment_length = getattr(self, "segment_length", None)
+        if segment_length is None:
             return 1
-        if self.segment_length == "auto":
+        if segment_length == "auto":
             T = int(seq.lengths.max())
             return max(1, -(-T // _AUTO_SEGMENTS))
-        return int(self.segment_length)
+        return int(segment_length)
 
     def _initialize_stochastic_attributes(self):
         # on a first fit with sgd/adam, and on a warm start with sgd/adam of a model
@@ -701,8 +711,9 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         spec = self._spec
         if _loss_surely_finite(theta, spec, Y, theta.dtype):
             return
-        z = predict_raw(unpack(theta, spec), seq.X, seq.lengths, spec, n_threads=n_threads)
-        if not np.isfinite(loss_and_delta(z, Y, spec.out_activation, None)[0]):
+        loss = loss_and_grad(theta, seq.X, seq.lengths, Y, spec, None, 0.0,
+                             n_threads=n_threads)[0]
+        if not np.isfinite(loss):
             self._roll_back(theta, optimizer, data, last, n_threads, self.n_iter_)
 
     def _split_validation(self, seq, Y):
@@ -726,7 +737,7 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         if val_data is not None:
             vseq, vY, vsw = val_data
             P = predict(unpack(theta, self._spec), vseq.X, vseq.lengths, self._spec)
-            score = self._validation_score(P, vY, vsw)
+            score = self._validation_score(P, vY, vsw, vseq.lengths)
             self.validation_scores_.append(score)
             if self.verbose:
                 print("Validation score: %f" % score)
@@ -770,16 +781,18 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
     # ----------------------------------------------------------------------------------
     # Prediction
 
-    def _forward(self, X, raw=False, features=False):
+    def _forward(self, X, raw=False, features=False, return_sequences=False):
         """Predictions after the output activation (before it if ``raw``; the pooled
-        features if ``features``), shape (n_samples, n_outputs_)."""
+        features if ``features``), shape (n_samples, n_outputs_); with
+        ``return_sequences``, also the validated input (its lengths and form)."""
         check_is_fitted(self)
         seq, _ = self._validate_input(X, reset=False)
-        seq = segment(seq, self._segment_length)
+        segmented = segment(seq, self._segment_length)
         compute = pooled_features if features else predict_raw if raw else predict
         with compute_threads() as n_threads:
-            return compute(self.weights_, seq.X, seq.lengths, self._spec,
-                           n_threads=n_threads)
+            out = compute(self.weights_, segmented.X, segmented.lengths, self._spec,
+                          n_threads=n_threads)
+        return (out, seq) if return_sequences else out
 
     def transform(self, X):
         """The pooled features of the last recurrent layer, the output layer's input.

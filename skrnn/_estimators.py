@@ -363,7 +363,7 @@ class RNNRegressor(RegressorMixin, BaseRNN):
     def _out_activation(self, Y):
         return "exp" if self.loss == "poisson" else "identity"
 
-    def _target_scaling(self, Y, sample_weight):
+    def _target_scaling(self, Y, sample_weight, lengths):
         # the network learns standardised targets; for the Poisson loss, targets
         # divided by their mean (the log link makes that a shift of the output bias)
         # (the targets read as one-step sequences of n_outputs features)
@@ -373,7 +373,7 @@ class RNNRegressor(RegressorMixin, BaseRNN):
             return np.zeros_like(shift), np.where(shift > 0, shift, 1.0)
         return shift, scale
 
-    def _validation_score(self, P, Y, sample_weight):
+    def _validation_score(self, P, Y, sample_weight, lengths):
         return r2_score(Y, P, sample_weight=sample_weight)
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -819,7 +819,7 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
             return None
         return Y[:, 0]
 
-    def _validation_score(self, P, Y, sample_weight):
+    def _validation_score(self, P, Y, sample_weight, lengths):
         if self.out_activation_ == "softmax":
             return accuracy_score(Y.argmax(axis=1), P.argmax(axis=1),
                                   sample_weight=sample_weight)
