@@ -15,7 +15,9 @@ per sample forward and 3x that for training.
 A variant sets the options of both networks: ``last`` (one direction, the last state;
 the default), ``mean`` (mean pooling over time), ``bi-last`` and ``bi-mean``
 (bidirectional layers: PyTorch's ``bidirectional=True``, its reverse direction's final
-state or the mean of both directions' states). The speed of an option is its ratio
+state or the mean of both directions' states), and ``steps`` (one target a timestep:
+``RNNSequenceRegressor`` against a ``Linear`` on every output of the PyTorch module).
+skrnn reads one timestep at a time here (``segment_length=None``), as PyTorch does. The speed of an option is its ratio
 against PyTorch doing the same, compared with the ``last`` variant's ratio.
 
 Usage::
@@ -83,16 +85,29 @@ VARIANTS = {  # name: (bidirectional, pooling)
     "mean": (False, "mean"),
     "bi-last": (True, "last"),
     "bi-mean": (True, "mean"),
+    "steps": (False, "steps"),  # one target a timestep: RNNSequenceRegressor
 }
 
 
+def step_targets(X):
+    """A target at every timestep (for the 'steps' variant): the running mean of the
+    first feature, in ``X``'s dtype."""
+    return (np.cumsum(X[..., 0], axis=1) / np.arange(1, X.shape[1] + 1)).astype(X.dtype)
+
+
 def skrnn_runner(cell, H, batch, X, y, variant="last"):
-    from skrnn import RNNRegressor
+    from skrnn import RNNRegressor, RNNSequenceRegressor
 
     bidirectional, pooling = VARIANTS[variant]
-    est = RNNRegressor(cell=cell, hidden_layer_sizes=(H,), batch_size=batch,
-                       solver="adam", learning_rate_init=1e-3, random_state=0,
-                       bidirectional=bidirectional, pooling=pooling)
+    common = dict(cell=cell, hidden_layer_sizes=(H,), batch_size=batch, solver="adam",
+                  learning_rate_init=1e-3, random_state=0, bidirectional=bidirectional,
+                  segment_length=None)
+    if pooling == "steps":
+        del common["segment_length"]
+        est = RNNSequenceRegressor(**common)
+        y = step_targets(X)
+    else:
+        est = RNNRegressor(pooling=pooling, **common)
     est.partial_fit(X, y)  # initialise (and warm up) outside the timing
 
     def run():
@@ -132,7 +147,9 @@ def torch_runner(cell, H, batch, X, y, threads, variant="last"):
     rnn = module(F, H, batch_first=True, bidirectional=bidirectional).to(dtype)
     head = torch.nn.Linear(2 * H if bidirectional else H, 1).to(dtype)
 
-    def pool(out):  # (batch, T, D*H) -> (batch, D*H)
+    def pool(out):  # (batch, T, D*H) -> (batch, D*H), or every step for 'steps'
+        if pooling == "steps":
+            return out
         if pooling == "mean":
             return out.mean(dim=1)
         if bidirectional:
@@ -143,6 +160,8 @@ def torch_runner(cell, H, batch, X, y, threads, variant="last"):
     opt = torch.optim.Adam(params, lr=1e-3)
     Xt = torch.from_numpy(X)
     yt = torch.from_numpy(y).reshape(-1, 1)
+    if pooling == "steps":
+        yt = torch.from_numpy(step_targets(X))[..., None]  # (N, T, 1)
     gen = torch.Generator().manual_seed(0)
 
     def run():
