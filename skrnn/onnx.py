@@ -1,7 +1,8 @@
 """ONNX export of fitted skrnn estimators: a converter for skl2onnx.
 
-Importing this module registers :class:`~skrnn.RNNRegressor` and
-:class:`~skrnn.RNNClassifier` with skl2onnx, so that ``skl2onnx.to_onnx(model, X)``
+Importing this module registers :class:`~skrnn.RNNRegressor`,
+:class:`~skrnn.RNNClassifier` and the per-timestep :class:`~skrnn.RNNSequenceRegressor`
+and :class:`~skrnn.RNNSequenceClassifier` with skl2onnx, so that ``skl2onnx.to_onnx(model, X)``
 converts them, alone or at the end of a ``Pipeline``; :func:`to_onnx` is the one-line
 entry point (``skrnn.to_onnx`` calls it). onnx and skl2onnx are imported here only:
 ``import skrnn`` never needs them, and without them this module still imports, but
@@ -31,6 +32,15 @@ its activation, and the outputs of scikit-learn's converters:
 - option ``transform=True``: ``variable`` ``(N, n_features_out)``, the pooled
   features of :meth:`~skrnn.RNNRegressor.transform` instead.
 
+The per-timestep estimators (``pooling='steps'``) apply the output layer to the last
+layer's output at every step: ``variable`` ``(N, T)`` (``(N, T, n_outputs)`` for
+several outputs a step), or ``label`` ``(N, T)`` and ``probabilities``
+``(N, T, n_classes)``; with ``transform=True`` ``variable`` ``(N, T, n_features_out)``.
+Past a sequence's end (with ``sequence_lens``) the values, probabilities and features
+are 0 and the label is ``classes_[0]``: padding, to be dropped. ``zipmap`` is refused
+(ONNX's ``ZipMap`` reads 2-D tensors) and off by default; ``nocl`` and
+``output_class_labels`` work.
+
 ``segment_length`` is part of the graph (each sequence's last segment is filled
 by repeating its last real timestep, as in ``predict``), and the standardisation of
 inputs and targets is folded into ``weights_``, so the graph reads raw data. Dropout
@@ -50,6 +60,7 @@ import numbers
 import numpy as np
 
 from ._estimators import RNNClassifier, RNNRegressor
+from ._sequence_estimators import RNNSequenceClassifier, RNNSequenceRegressor
 
 try:
     from onnx import TensorProto, helper, numpy_helper
@@ -70,7 +81,13 @@ else:
 __all__ = ["pad_sequences", "to_onnx"]
 
 #: Name under which skl2onnx knows each estimator.
-ALIASES = {RNNRegressor: "SkrnnRNNRegressor", RNNClassifier: "SkrnnRNNClassifier"}
+ALIASES = {RNNRegressor: "SkrnnRNNRegressor", RNNClassifier: "SkrnnRNNClassifier",
+           RNNSequenceRegressor: "SkrnnRNNSequenceRegressor",
+           RNNSequenceClassifier: "SkrnnRNNSequenceClassifier"}
+
+#: The per-timestep estimators (``pooling='steps'``): outputs ``(N, T, ...)``.
+SEQUENCE_ESTIMATORS = (RNNSequenceRegressor, RNNSequenceClassifier)
+CLASSIFIERS = (RNNClassifier, RNNSequenceClassifier)
 
 #: Smallest ONNX opset the converter writes (axes of Squeeze/Unsqueeze/ReduceSum as
 #: inputs, Softmax over one axis).
@@ -91,6 +108,10 @@ ONNX_ACTIVATIONS = {
 _OPTIONS = {"transform": [False, True], "recurrence": ["auto", "native", "scan"]}
 _CLASSIFIER_OPTIONS = {"zipmap": [True, False, "columns"], "nocl": [False, True],
                        "output_class_labels": [False, True], **_OPTIONS}
+
+
+def _is_sequence(model):
+    return isinstance(model, SEQUENCE_ESTIMATORS)
 
 
 def _require():
@@ -478,7 +499,10 @@ def _recurrence(model, dtype, option):
 
 
 def _network(g, model, x, lens, recurrence):
-    """The input ``x`` -> the pooled features ``(N, D*H_last)``."""
+    """The input ``x`` -> the pooled features ``(N, D*H_last)`` and the mask of the
+    real steps ``(T, N)`` (``None`` without lengths); with ``pooling='steps'`` (the
+    per-timestep estimators) the last layer's outputs at every step ``(N, T,
+    D*H_last)``, zero past each sequence's end."""
     spec = model._spec
     F = _step_features(model)
     if lens is not None:
@@ -504,17 +528,21 @@ def _network(g, model, x, lens, recurrence):
             x, last = _native_layer(g, model, layer, x, lens32)
         else:
             x, last = _scan_layer(g, model, layer, x, mask3, rev)
+    if spec.pooling == "steps":
+        if mask3 is not None:  # past the end: zero, as skrnn's
+            x = g.op("Where", [mask3, x, g.const(0.0, "zero_f")])
+        return g.op("Transpose", [x], perm=[1, 0, 2]), mask
     if spec.pooling == "last":
-        return last
+        return last, mask
     if spec.pooling == "mean":
         if mask3 is not None:
             x = g.op("Where", [mask3, x, g.const(0.0, "zero_f")])
         total = g.reduce("ReduceSum", x, [0])
         count = g.dim(x, 0) if lens is None else g.unsqueeze(lens, [1])
-        return g.op("Div", [total, g.cast(count, g.proto)])
+        return g.op("Div", [total, g.cast(count, g.proto)]), mask
     if mask3 is not None:
         x = g.op("Where", [mask3, x, g.const(-np.inf, "minus_inf")])
-    return g.reduce("ReduceMax", x, [0])
+    return g.reduce("ReduceMax", x, [0]), mask
 
 
 def _label_classes(model, nocl=False):
@@ -535,18 +563,27 @@ def _is_multilabel(model):
 def _check_model(model):
     if type(model) not in ALIASES:
         raise TypeError(
-            f"skrnn's ONNX converter takes a fitted RNNRegressor or RNNClassifier, got "
+            f"skrnn's ONNX converter takes a fitted RNNRegressor, RNNClassifier, "
+            f"RNNSequenceRegressor or RNNSequenceClassifier, got "
             f"{type(model).__name__}."
         )
     if not hasattr(model, "weights_"):
         raise ValueError(f"This {type(model).__name__} instance is not fitted yet: call "
                          "'fit' before exporting it to ONNX.")
+    if _is_sequence(model) and (model._spec.pooling != "steps"
+                                or model._segment_length != 1):
+        raise ValueError(  # cannot happen through the public API
+            f"{type(model).__name__}'s ONNX converter exports one output a timestep "
+            f"(pooling='steps', segment_length 1), got pooling="
+            f"{model._spec.pooling!r}, segment_length {model._segment_length}.")
 
 
 def _options(scope, model):
     defaults = dict(transform=False, recurrence="auto")
     if isinstance(model, RNNClassifier):
         defaults.update(zipmap=True, nocl=False)
+    elif isinstance(model, RNNSequenceClassifier):  # ZipMap reads 2-D tensors only
+        defaults.update(zipmap=False, nocl=False, output_class_labels=False)
     return scope.get_options(model, defaults)
 
 
@@ -565,9 +602,12 @@ def _convert(scope, operator, container):
     if len(operator.inputs[0].type.shape) == 2:
         x = g.unsqueeze(x, [2])  # univariate (N, T) -> (N, T, 1)
     lens = operator.inputs[1].full_name if len(operator.inputs) > 1 else None
-    pooled = _network(g, model, x, lens, _recurrence(model, dtype,
-                                                     options["recurrence"]))
+    pooled, mask = _network(g, model, x, lens, _recurrence(model, dtype,
+                                                           options["recurrence"]))
     outputs = [v.full_name for v in operator.outputs]
+    if _is_sequence(model):
+        _convert_steps(g, model, options, pooled, mask, outputs)
+        return
     if options["transform"]:
         g.op("Identity", [pooled], outputs=outputs[0])
         return
@@ -601,6 +641,95 @@ def _convert(scope, operator, container):
     classes, _ = _label_classes(model, options["nocl"])
     g.op("Gather", [g.const(classes, "classes", classes.dtype), idx], axis=0,
          outputs=label)
+
+
+def _convert_steps(g, model, options, feats, mask, outputs):
+    """The per-timestep estimators' outputs: the output layer on every step of
+    ``feats`` ``(N, T, C)``; past a sequence's end (``mask`` ``(T, N)`` false) the
+    values and probabilities are zero and the label is the first class."""
+    dtype = g.dtype
+    keep = None if mask is None else g.op("Transpose", [mask], perm=[1, 0])  # (N, T)
+    keep3 = None if keep is None else g.unsqueeze(keep, [2])  # (N, T, 1)
+
+    def masked(v, out=None):
+        if keep3 is None:
+            return g.op("Identity", [v], outputs=out)
+        return g.op("Where", [keep3, v, g.const(0.0, "zero_f")], outputs=out)
+
+    if options["transform"]:
+        masked(feats, outputs[0])
+        return
+    z = g.op("Add", [g.op("MatMul", [feats, g.const(
+        np.asarray(model.weights_["out_weight"]).T, "out_weight_t")]),
+        g.const(model.weights_["out_bias"], "out_bias")])  # (N, T, K)
+    act = model._spec.out_activation
+    K = model._spec.n_outputs
+    if isinstance(model, RNNSequenceRegressor):
+        if act == "exp":  # the mean saturates at the largest float, as predict's
+            z = g.op("Min", [g.op("Exp", [z]), g.const(np.finfo(dtype).max, "big")])
+        if K == 1:  # predict's (N, T)
+            z = g.squeeze(masked(z), [2])
+            g.op("Identity", [z], outputs=outputs[0])
+        else:
+            masked(z, outputs[0])
+        return
+    label, proba = outputs[:2]
+    if act == "softmax":
+        p = g.op("Softmax", [z], axis=2)
+        masked(g.op("Max", [p, g.const(np.finfo(dtype).tiny, "tiny")]), proba)
+        idx = g.op("ArgMax", [p], axis=2, keepdims=0)  # (N, T)
+    else:
+        p = g.op("Sigmoid", [z])  # (N, T, 1)
+        eps = np.finfo(dtype).eps
+        p_clip = g.op("Clip", [p, g.const(eps, "eps"), g.const(1 - eps, "one_m_eps")])
+        masked(g.op("Concat", [g.op("Sub", [g.const(1.0, "one_f"), p_clip]), p_clip],
+                    axis=2), proba)
+        idx = g.squeeze(g.cast(g.op("Greater", [p, g.const(0.5, "half")]),
+                               TensorProto.INT64), [2])
+    if keep is not None:
+        idx = g.op("Where", [keep, idx, g.const(np.int64(0), "zero", np.int64)])
+    classes, _ = _label_classes(model, options["nocl"])
+    g.op("Gather", [g.const(classes, "classes", classes.dtype), idx], axis=0,
+         outputs=label)
+    if len(outputs) > 2:  # option output_class_labels
+        all_classes, _ = _class_labels_output(model)
+        g.op("Identity", [g.const(all_classes, "class_labels", all_classes.dtype)],
+             outputs=outputs[2])
+
+
+def _class_labels_output(model):
+    """``classes_`` as skl2onnx's option ``output_class_labels`` gives them."""
+    classes = np.asarray(model.classes_)
+    if classes.dtype.kind in "iub":
+        return classes.astype(np.int64), Int64TensorType
+    return classes.astype(str), StringTensorType
+
+
+def _parse_steps(scope, model, inputs):
+    """The per-timestep estimators' operator and outputs (no ZipMap: its input is a
+    2-D tensor, the probabilities here are 3-D)."""
+    options = _options(scope, model)
+    name = type(model).__name__
+    operator = scope.declare_local_operator(ALIASES[type(model)], model)
+    operator.inputs = inputs
+    tensor = type(inputs[0].type)
+    if isinstance(model, RNNSequenceRegressor) or options["transform"]:
+        operator.outputs.append(scope.declare_local_variable("variable", tensor()))
+        return operator.outputs
+    if options["zipmap"]:
+        raise ValueError(
+            f"The option zipmap is not available for {name}: ONNX's ZipMap reads a "
+            "2-D tensor and its probabilities are 3-D (N, T, n_classes). Export with "
+            "zipmap=False, the default of skrnn.to_onnx and of this converter: outputs "
+            "label (N, T) and probabilities (N, T, n_classes)."
+        )
+    _, label_type = _label_classes(model, options["nocl"])
+    operator.outputs.append(scope.declare_local_variable("label", label_type()))
+    operator.outputs.append(scope.declare_local_variable("probabilities", tensor()))
+    if options["output_class_labels"]:
+        _, ctype = _class_labels_output(model)
+        operator.outputs.append(scope.declare_local_variable("class_labels", ctype()))
+    return operator.outputs
 
 
 def _relaxed_input_type(model, variable, position):
@@ -650,6 +779,8 @@ def _parse(scope, model, inputs, custom_parsers=None):
         )
     for position, variable in enumerate(inputs):
         variable.type = _relaxed_input_type(model, variable, position)
+    if _is_sequence(model):
+        return _parse_steps(scope, model, inputs)
     options = _options(scope, model)
     if isinstance(model, RNNClassifier) and not options["transform"]:
         if options["zipmap"] and isinstance(inputs[0].type, DoubleTensorType):
@@ -672,6 +803,21 @@ def _shape_calculator(operator):
     options = _options(operator.scope_inst, model)
     tensor = type(operator.inputs[0].type)
     N = operator.inputs[0].type.shape[0]
+    if _is_sequence(model):
+        T = operator.inputs[0].type.shape[1]
+        K = model._spec.n_outputs
+        if options["transform"]:
+            operator.outputs[0].type = tensor([N, T, model._spec.n_pooled])
+        elif isinstance(model, RNNSequenceRegressor):
+            operator.outputs[0].type = tensor([N, T] if K == 1 else [N, T, K])
+        else:
+            _, label_type = _label_classes(model, options["nocl"])
+            operator.outputs[0].type = label_type([N, T])
+            operator.outputs[1].type = tensor([N, T, len(model.classes_)])
+            if len(operator.outputs) > 2:
+                _, ctype = _class_labels_output(model)
+                operator.outputs[2].type = ctype([len(model.classes_)])
+        return
     if options["transform"]:
         operator.outputs[0].type = tensor([N, model._spec.n_pooled])
     elif isinstance(model, RNNRegressor):
@@ -693,7 +839,7 @@ def register():
     for cls, alias in ALIASES.items():
         update_registered_converter(
             cls, alias, _shape_calculator, _convert, parser=_parse,
-            options=_CLASSIFIER_OPTIONS if cls is RNNClassifier else _OPTIONS)
+            options=_CLASSIFIER_OPTIONS if cls in CLASSIFIERS else _OPTIONS)
 
 
 if _IMPORT_ERROR is None:
@@ -706,12 +852,13 @@ if _IMPORT_ERROR is None:
 
 def to_onnx(model, X=None, *, sequence_lens=None, zipmap=None, transform=False,
             recurrence="auto", target_opset=None, options=None):
-    """Convert a fitted :class:`~skrnn.RNNRegressor` or :class:`~skrnn.RNNClassifier`
-    to ONNX.
+    """Convert a fitted :class:`~skrnn.RNNRegressor`, :class:`~skrnn.RNNClassifier`,
+    :class:`~skrnn.RNNSequenceRegressor` or :class:`~skrnn.RNNSequenceClassifier` to
+    ONNX.
 
     Parameters
     ----------
-    model : RNNRegressor or RNNClassifier
+    model : RNNRegressor, RNNClassifier, RNNSequenceRegressor or RNNSequenceClassifier
         A fitted estimator.
     X : array-like of shape (n_samples, n_timesteps, n_features) or \
 (n_samples, n_timesteps), or list of arrays, default=None
@@ -727,7 +874,8 @@ def to_onnx(model, X=None, *, sequence_lens=None, zipmap=None, transform=False,
     zipmap : bool or 'columns', default=None
         Classifiers: skl2onnx's option (True: the probabilities as a list of
         ``{label: probability}`` dictionaries). ``None``: True for float32, False for
-        float64 (ONNX's ``ZipMap`` takes float32 only).
+        float64 (ONNX's ``ZipMap`` takes float32 only). RNNSequenceClassifier: False
+        (its probabilities are 3-D, which ``ZipMap`` cannot read; True is refused).
     transform : bool, default=False
         Export :meth:`~skrnn.RNNRegressor.transform` (the pooled features) instead of
         ``predict``/``predict_proba``.
@@ -747,7 +895,9 @@ def to_onnx(model, X=None, *, sequence_lens=None, zipmap=None, transform=False,
     onx : onnx.ModelProto
         Inputs ``X`` (and ``sequence_lens``); outputs ``variable`` (regressor, or
         ``transform=True``), or ``label`` and ``probabilities`` (classifier;
-        ``output_label`` and ``output_probability`` with zipmap).
+        ``output_label`` and ``output_probability`` with zipmap). The per-timestep
+        estimators' outputs have a time axis after the batch axis, ``(N, T, ...)``,
+        zero (label ``classes_[0]``) past each sequence's end.
 
     Examples
     --------
@@ -801,6 +951,8 @@ def to_onnx(model, X=None, *, sequence_lens=None, zipmap=None, transform=False,
         if zipmap is None:
             zipmap = dtype == np.float32
         options["zipmap"] = zipmap
+    elif isinstance(model, RNNSequenceClassifier):
+        options["zipmap"] = False if zipmap is None else zipmap  # True: refused
     kwargs = {}
     if target_opset is not None:
         if not isinstance(target_opset, numbers.Integral):

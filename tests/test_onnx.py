@@ -1,6 +1,8 @@
 """ONNX export (skrnn.onnx): ONNX Runtime's outputs equal predict, predict_proba and
 transform over the grid of cells, activations, depths, directions, poolings,
 segment lengths, heads, dtypes and ragged batches; the graphs pass onnx.checker.
+The per-timestep estimators (RNNSequenceRegressor, RNNSequenceClassifier) over cells,
+activations, directions, heads, dtypes and ragged batches, compared on the real steps.
 
 The weights are drawn at random after a one-epoch fit (non-zero, different b_ih and
 b_hh, every gate active), so the outputs do not hinge on what training found.
@@ -19,7 +21,7 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-from skrnn import RNNClassifier, RNNRegressor
+from skrnn import RNNClassifier, RNNRegressor, RNNSequenceClassifier, RNNSequenceRegressor
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -389,7 +391,7 @@ def test_errors():
     est = RNNRegressor()
     with pytest.raises(ValueError, match="not fitted"):
         to_onnx(est)
-    with pytest.raises(TypeError, match="RNNRegressor or RNNClassifier"):
+    with pytest.raises(TypeError, match="RNNSequenceRegressor or RNNSequenceClassifier"):
         to_onnx(object())
     est = _fit(RNNRegressor(hidden_layer_sizes=(2,)), np.float32)
     with pytest.raises(ValueError, match="target_opset"):
@@ -492,3 +494,275 @@ def test_float64_weights_float32_graph(solver):
         Xd = X.astype(dtype)
         (out,) = _run(to_onnx(est, Xd), Xd)
         _assert_close(out, est.predict(Xd), dtype)
+
+
+# --------------------------------------------------------------------------------------
+# The per-timestep estimators: one output a step, (N, T, ...); past a sequence's end
+# the graph gives zeros (and the first class), and only the real steps are compared
+
+
+def _fit_steps(est, dtype, y=None, n=24, T=7, seed=0):
+    """As :func:`_fit`, with per-step targets (default: both features of every step,
+    3-D)."""
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, T, N_FEATURES)).astype(dtype)
+    if y is None:
+        y = X
+    elif callable(y):
+        y = y(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.set_params(max_iter=1, random_state=0).fit(X, y)
+    for w in est.weights_.values():
+        w[...] = rng.normal(scale=0.5, size=w.shape)
+    return est
+
+
+def _step_targets(kind, n=24, T=7, seed=4):
+    rng = np.random.RandomState(seed)
+    if kind == "binary":
+        return rng.randint(0, 2, size=(n, T)) * 5 - 1  # labels -1 and 4
+    if kind == "multiclass":
+        return rng.randint(0, 4, size=(n, T))
+    if kind == "strings":
+        return np.array(["cat", "dog", "emu"])[rng.randint(0, 3, size=(n, T))]
+    if kind == "binary-strings":
+        return np.array(["no", "yes"])[rng.randint(0, 2, size=(n, T))]
+    if kind == "bool":
+        return rng.randint(0, 2, size=(n, T)).astype(bool)
+    return rng.randint(0, 3, size=(n, T)).astype(float)  # float-integers
+
+
+def _real(out, lengths):
+    """The real steps of a padded ``(N, T, ...)`` output, stacked: ``(sum L, ...)``."""
+    return np.concatenate([out[i, :L] for i, L in enumerate(lengths)])
+
+
+def _assert_steps_close(out, ref, lengths, dtype):
+    """ONNX's padded ``out`` against skrnn's list ``ref``, on the real steps; the
+    padding holds zeros (documented)."""
+    _assert_close(_real(out, lengths), np.concatenate(ref), dtype)
+    pad = np.arange(out.shape[1])[None, :] >= np.asarray(lengths)[:, None]
+    assert np.all(out[pad] == 0)
+
+
+def _assert_step_labels(label, ref_label, proba, lengths=None):
+    """Equal labels at every real step whose decision is not within rounding of a
+    tie (``proba`` skrnn's)."""
+    if lengths is not None:
+        label, ref_label, proba = (_real(label, lengths), np.concatenate(ref_label),
+                                   np.concatenate(proba))
+    label, ref_label = label.reshape(-1), np.asarray(ref_label).reshape(-1)
+    proba = proba.reshape(len(label), -1)
+    top2 = np.sort(proba, axis=1)[:, -2:]
+    sure = top2[:, 1] - top2[:, 0] > 1e-5
+    assert sure.sum() >= len(sure) - 1
+    np.testing.assert_array_equal(label[sure], ref_label[sure].astype(label.dtype))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("cell, activation", CELLS)
+def test_grid_sequence_regressor(cell, activation, bidirectional, dtype):
+    est = _fit_steps(RNNSequenceRegressor(hidden_layer_sizes=(4, 3), cell=cell,
+                                          activation=activation,
+                                          bidirectional=bidirectional), dtype)
+    X = _batch(dtype)
+    onx = to_onnx(est, X)
+    assert [o.name for o in onx.graph.output] == ["variable"]
+    (out,) = _run(onx, X)
+    assert out.shape == (len(X), X.shape[1], N_FEATURES)
+    _assert_close(out, est.predict(X), dtype)
+
+    seqs = _ragged(dtype)
+    Xp, lengths = pad_sequences(seqs, dtype)
+    (out,) = _run(to_onnx(est, seqs), Xp, lengths)
+    assert out.shape == Xp.shape[:2] + (N_FEATURES,)
+    _assert_steps_close(out, est.predict(seqs), lengths, dtype)
+
+    (feats,) = _run(to_onnx(est, seqs, transform=True), Xp, lengths)
+    assert feats.shape == Xp.shape[:2] + (est._spec.n_pooled,)
+    _assert_close(feats, est.transform(seqs), dtype)  # zero past each end, both
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+@pytest.mark.parametrize("loss", ["squared_error", "poisson"])
+def test_sequence_regressor_one_output(loss, cell, bidirectional, dtype):
+    """One output a step: ``variable`` is ``(N, T)``, as ``predict``; Poisson's exp
+    is in the graph."""
+    rng = np.random.RandomState(3)
+    est = _fit_steps(RNNSequenceRegressor(loss=loss, hidden_layer_sizes=(3,), cell=cell,
+                                          bidirectional=bidirectional), dtype,
+                     y=rng.poisson(2.0, size=(24, 7)).astype(float))
+    assert est.out_activation_ == ("exp" if loss == "poisson" else "identity")
+    X = _batch(dtype)
+    (out,) = _run(to_onnx(est, X), X)
+    assert out.shape == X.shape[:2]
+    _assert_close(out, est.predict(X), dtype)
+    seqs = _ragged(dtype)
+    Xp, lengths = pad_sequences(seqs, dtype)
+    (out,) = _run(to_onnx(est, seqs), Xp, lengths)
+    assert out.shape == Xp.shape[:2]
+    _assert_steps_close(out, est.predict(seqs), lengths, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("cell, activation", CELLS)
+def test_grid_sequence_classifier(cell, activation, bidirectional, dtype):
+    est = _fit_steps(RNNSequenceClassifier(hidden_layer_sizes=(4, 3), cell=cell,
+                                           activation=activation,
+                                           bidirectional=bidirectional), dtype,
+                     y=_step_targets("multiclass"))
+    X = _batch(dtype)
+    onx = to_onnx(est, X)  # zipmap off by default
+    assert [o.name for o in onx.graph.output] == ["label", "probabilities"]
+    label, proba = _run(onx, X)
+    ref = est.predict_proba(X)
+    assert proba.shape == X.shape[:2] + (4,) and label.shape == X.shape[:2]
+    _assert_close(proba, ref, dtype)
+    _assert_step_labels(label, est.predict(X), ref)
+
+    seqs = _ragged(dtype)
+    Xp, lengths = pad_sequences(seqs, dtype)
+    label, proba = _run(to_onnx(est, seqs), Xp, lengths)
+    ref = est.predict_proba(seqs)
+    _assert_steps_close(proba, ref, lengths, dtype)
+    _assert_step_labels(label, est.predict(seqs), ref, lengths)
+    pad = np.arange(Xp.shape[1])[None, :] >= lengths[:, None]
+    assert np.all(label[pad] == est.classes_[0])
+
+    (feats,) = _run(to_onnx(est, seqs, transform=True), Xp, lengths)
+    _assert_close(feats, est.transform(seqs), dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("kind", ["binary", "multiclass", "strings", "binary-strings",
+                                  "bool", "float-integers"])
+def test_sequence_classifier_heads(kind, bidirectional, dtype):
+    """Binary (one logistic column -> two probabilities) and multiclass (softmax),
+    labels of every type."""
+    est = _fit_steps(RNNSequenceClassifier(hidden_layer_sizes=(4,), cell="lstm",
+                                           bidirectional=bidirectional), dtype,
+                     y=_step_targets(kind))
+    assert est.out_activation_ == ("logistic" if len(est.classes_) == 2 else "softmax")
+    X = _batch(dtype)
+    label, proba = _run(to_onnx(est, X), X)
+    ref = est.predict_proba(X)
+    assert proba.shape == X.shape[:2] + (len(est.classes_),)
+    assert label.dtype == (object if "strings" in kind else np.int64)
+    _assert_close(proba, ref, dtype)
+    _assert_step_labels(label, est.predict(X), ref)
+    seqs = _ragged(dtype)
+    Xp, lengths = pad_sequences(seqs, dtype)
+    label, proba = _run(to_onnx(est, seqs), Xp, lengths)
+    ref = est.predict_proba(seqs)
+    _assert_steps_close(proba, ref, lengths, dtype)
+    _assert_step_labels(label, est.predict(seqs), ref, lengths)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sequence_classifier_zipmap_refused(dtype):
+    """ZipMap reads 2-D tensors: refused with an error naming the option and the
+    estimator; off by default in both entry points."""
+    est = _fit_steps(RNNSequenceClassifier(hidden_layer_sizes=(3,)), dtype,
+                     y=_step_targets("strings"))
+    X = _batch(dtype)
+    for zipmap in (True, "columns"):
+        with pytest.raises(ValueError, match="zipmap.*RNNSequenceClassifier"):
+            to_onnx(est, X, zipmap=zipmap)
+    with pytest.raises(ValueError, match="zipmap.*RNNSequenceClassifier"):
+        skl2onnx.to_onnx(est, X, options={"zipmap": True})
+    onx = skl2onnx.to_onnx(est, X[:1])
+    assert [o.name for o in onx.graph.output] == ["label", "probabilities"]
+    label, proba = _run(onx, X)
+    _assert_close(proba, est.predict_proba(X), dtype)
+    _assert_step_labels(label, est.predict(X), est.predict_proba(X))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sequence_skl2onnx_api(dtype):
+    """skl2onnx's entry points (and a Pipeline) for the per-timestep estimators, with
+    dynamic batch and time, and the lengths as an int32 input declared by hand."""
+    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType, Int32TensorType
+    from sklearn.pipeline import make_pipeline
+
+    est = _fit_steps(RNNSequenceRegressor(hidden_layer_sizes=(3,), cell="gru",
+                                          bidirectional=True), dtype)
+    onx = skl2onnx.to_onnx(make_pipeline(est), _batch(dtype)[:1])
+    for T in (1, 3, 11):
+        Xt = _batch(dtype, T=T, n=3)
+        (out,) = _run(onx, Xt)
+        _assert_close(out, est.predict(Xt), dtype)
+    tensor = FloatTensorType if dtype == np.float32 else DoubleTensorType
+    onx = skl2onnx.convert_sklearn(est, initial_types=[
+        ("X", tensor([None, None, N_FEATURES])), ("sequence_lens", Int32TensorType([None]))])
+    seqs = _ragged(dtype)
+    Xp, lengths = pad_sequences(seqs, dtype)
+    (out,) = _run(onx, Xp, lengths.astype(np.int32))
+    _assert_steps_close(out, est.predict(seqs), lengths, dtype)
+
+
+@pytest.mark.parametrize("recurrence", ["native", "scan"])
+@pytest.mark.parametrize("cell, activation", CELLS)
+def test_sequence_recurrence_option_float32(cell, activation, recurrence):
+    est = _fit_steps(RNNSequenceClassifier(hidden_layer_sizes=(3, 2), cell=cell,
+                                           activation=activation, bidirectional=True),
+                     np.float32, y=_step_targets("multiclass"))
+    seqs = _ragged(np.float32)
+    Xp, lengths = pad_sequences(seqs)
+    onx = to_onnx(est, seqs, recurrence=recurrence)
+    assert ("Scan" in {n.op_type for n in onx.graph.node}) == (recurrence == "scan")
+    label, proba = _run(onx, Xp, lengths)
+    _assert_steps_close(proba, est.predict_proba(seqs), lengths, np.float32)
+
+
+@pytest.mark.parametrize("target_opset", [13, 17])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sequence_older_opsets(target_opset, dtype):
+    est = _fit_steps(RNNSequenceClassifier(hidden_layer_sizes=(3,), cell="lstm",
+                                           bidirectional=True), dtype,
+                     y=_step_targets("multiclass"))
+    seqs = _ragged(dtype)
+    Xp, lengths = pad_sequences(seqs, dtype)
+    label, proba = _run(to_onnx(est, seqs, target_opset=target_opset), Xp, lengths)
+    _assert_steps_close(proba, est.predict_proba(seqs), lengths, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sequence_univariate_2d_input(dtype):
+    rng = np.random.RandomState(5)
+    X = rng.normal(size=(24, 7)).astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = RNNSequenceRegressor(hidden_layer_sizes=(3,), max_iter=1,
+                                   random_state=0).fit(X, np.cumsum(X, axis=1))
+    onx = to_onnx(est, X[:4])
+    assert len(onx.graph.input[0].type.tensor_type.shape.dim) == 2
+    (out,) = _run(onx, X[:4])
+    _assert_close(out, est.predict(X[:4]), dtype)
+
+
+def test_sequence_nocl_and_output_class_labels():
+    est = _fit_steps(RNNSequenceClassifier(hidden_layer_sizes=(3,)), np.float32,
+                     y=_step_targets("strings"))
+    X = _batch(np.float32)
+    ref = est.predict_proba(X)
+    label, proba = _run(to_onnx(est, X, options={"nocl": True}), X)
+    assert label.dtype == np.int64
+    _assert_step_labels(est.classes_[label], est.predict(X), ref)
+    label, proba, classes = _run(to_onnx(est, X, options={"output_class_labels": True}),
+                                 X)
+    np.testing.assert_array_equal(classes, est.classes_)
+    _assert_close(proba, ref, np.float32)
+
+
+def test_sequence_errors():
+    with pytest.raises(ValueError, match="RNNSequenceRegressor instance is not fitted"):
+        to_onnx(RNNSequenceRegressor())
+    est = _fit_steps(RNNSequenceRegressor(hidden_layer_sizes=(2,)), np.float32)
+    with pytest.raises(ValueError, match="fitted on 2"):
+        to_onnx(est, np.ones((2, 3, 5), np.float32))
