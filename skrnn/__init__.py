@@ -14,7 +14,7 @@ __version__ = "0.1.0.dev0"
 
 
 def to_onnx(model, X=None, **kwargs):
-    """Convert a fitted :class:`RNNRegressor` or :class:`RNNClassifier` to ONNX.
+    """Convert a fitted skrnn estimator (any of the four) to ONNX.
 
     A shortcut to :func:`skrnn.onnx.to_onnx` (see it for the parameters), which
     imports onnx and skl2onnx only when called: ``pip install "skrnn[onnx]"``.
