@@ -106,7 +106,6 @@ class _PerStep:
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
-        tags.transformer_tags = None  # transform returns per-step features, 3-D
         return tags
 
 
