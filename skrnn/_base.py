@@ -304,7 +304,11 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         if self.solver in _STOCHASTIC_SOLVERS:
             self._initialize_stochastic_attributes()
 
-    def _fit(self, X, y, sample_weight=None, incremental=False):
+    def _start_partial_fit(self, y, classes):
+        """partial_fit's checks before its epoch (classifiers fix their classes on the
+        first call); inside :meth:`_fit`'s protection, so a failure leaves no trace."""
+
+    def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
         """Fit or update the model; restores the previous state if anything fails."""
         if incremental and self.early_stopping:
             raise ValueError(
@@ -318,6 +322,8 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         rng_state = rng.get_state() if isinstance(rng, np.random.RandomState) else None
         optimizer = copy.deepcopy(state.get("_optimizer"))
         try:
+            if incremental:
+                self._start_partial_fit(y, classes)
             return self._fit_unsafe(X, y, sample_weight, incremental)
         except BaseException:  # incl. a KeyboardInterrupt before training started
             self.__dict__.clear()

@@ -18,6 +18,22 @@ from ._base import BaseRNN
 from ._sequences import Sequences, feature_stats
 
 
+def fix_partial_fit_classes(est, classes, multilabel_y=None):
+    """A classifier's classes on partial_fit: set from ``classes`` on the first call
+    (the label binarizer fitted on them, or on ``multilabel_y``), checked against them
+    on the next ones."""
+    if getattr(est, "classes_", None) is None:
+        if classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        est.classes_ = unique_labels(classes)
+        est._label_binarizer = LabelBinarizer().fit(
+            est.classes_ if multilabel_y is None else multilabel_y)
+    elif classes is not None and not np.array_equal(est.classes_, unique_labels(classes)):
+        raise ValueError(
+            f"`classes={classes!r}` is not the same as on last call to partial_fit, "
+            f"was: {est.classes_!r}")
+
+
 def _balanced_weights(y, sample_weight):
     """``n / (n_classes * count(class))`` for each sample's class (the product over the
     columns of a 2-D ``y``), with the counts weighted by ``sample_weight``: a weight then
@@ -874,29 +890,11 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         self : object
             Trained RNN model.
         """
-        state = dict(self.__dict__)
-        try:
-            if getattr(self, "classes_", None) is None:
-                if classes is None:
-                    raise ValueError(
-                        "classes must be passed on the first call to partial_fit.")
-                self.classes_ = unique_labels(classes)
-                self._label_binarizer = LabelBinarizer()
-                if type_of_target(y).startswith("multilabel"):
-                    self._label_binarizer.fit(y)
-                else:
-                    self._label_binarizer.fit(self.classes_)
-            elif classes is not None and not np.array_equal(
-                    self.classes_, unique_labels(classes)):
-                raise ValueError(
-                    f"`classes={classes!r}` is not the same as on last call to "
-                    f"partial_fit, was: {self.classes_!r}")
-            return self._fit(X, y, sample_weight, incremental=True)
-        except BaseException:
-            # the classes of a first call go too: a failed call leaves no trace
-            self.__dict__.clear()
-            self.__dict__.update(state)
-            raise
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
+    def _start_partial_fit(self, y, classes):
+        multilabel = type_of_target(y).startswith("multilabel")
+        fix_partial_fit_classes(self, classes, y if multilabel else None)
 
     def predict(self, X):
         """Predict using the recurrent neural network classifier.

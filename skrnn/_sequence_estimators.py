@@ -17,8 +17,8 @@ from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseRNN
+from ._estimators import fix_partial_fit_classes
 from ._sequences import Sequences, check_sample_weight, feature_stats
-
 
 
 class _PerStep:
@@ -82,6 +82,17 @@ class _PerStep:
 
     def _stratify_labels(self, Y):
         return None  # whole sequences are held out, unstratified
+
+    @staticmethod
+    def _real_rows(P, Y, sample_weight, lengths):
+        """Predictions ``(N, T, K)`` and encoded targets ``(N, T_y * K)`` -> the rows of
+        every real step, and each row's weight (its sequence's), for early stopping."""
+        N, T, K = P.shape
+        real = np.arange(T)[None, :] < lengths[:, None]
+        Y = Y.reshape(N, -1, K)[:, :T]
+        w = None if sample_weight is None else np.broadcast_to(
+            sample_weight[:, None], real.shape)[real]
+        return Y[real], P[real], w
 
     @staticmethod
     def _unpad(P, seq):
@@ -236,12 +247,8 @@ feature_names_in_
         return shift, scale
 
     def _validation_score(self, P, Y, sample_weight, lengths):
-        K = P.shape[2]
-        Y = Y.reshape(len(Y), -1, K)
-        real = np.arange(P.shape[1])[None, :] < lengths[:, None]
-        w = None if sample_weight is None else np.broadcast_to(
-            sample_weight[:, None], real.shape)[real]
-        return r2_score(Y[:, :P.shape[1]][real], P[real], sample_weight=w)
+        Y_real, P_real, w = self._real_rows(P, Y, sample_weight, lengths)
+        return r2_score(Y_real, P_real, sample_weight=w)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -440,14 +447,10 @@ feature_names_in_
         return "logistic" if self._n_step_outputs == 1 else "softmax"
 
     def _validation_score(self, P, Y, sample_weight, lengths):
-        K = P.shape[2]
-        Y = Y.reshape(len(Y), -1, K)[:, :P.shape[1]]
-        real = np.arange(P.shape[1])[None, :] < lengths[:, None]
-        w = None if sample_weight is None else np.broadcast_to(
-            sample_weight[:, None], real.shape)[real]
-        if K == 1:
-            return accuracy_score(Y[real][:, 0] > 0.5, P[real][:, 0] > 0.5, sample_weight=w)
-        return accuracy_score(Y[real].argmax(axis=1), P[real].argmax(axis=1),
+        Y_real, P_real, w = self._real_rows(P, Y, sample_weight, lengths)
+        if P_real.shape[1] == 1:
+            return accuracy_score(Y_real[:, 0] > 0.5, P_real[:, 0] > 0.5, sample_weight=w)
+        return accuracy_score(Y_real.argmax(axis=1), P_real.argmax(axis=1),
                               sample_weight=w)
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -492,24 +495,10 @@ feature_names_in_
         self : object
             Trained model.
         """
-        state = dict(self.__dict__)
-        try:
-            if getattr(self, "classes_", None) is None:
-                if classes is None:
-                    raise ValueError(
-                        "classes must be passed on the first call to partial_fit.")
-                self.classes_ = unique_labels(classes)
-                self._label_binarizer = LabelBinarizer().fit(self.classes_)
-            elif classes is not None and not np.array_equal(self.classes_,
-                                                            unique_labels(classes)):
-                raise ValueError(
-                    f"`classes={classes!r}` is not the same as on last call to "
-                    f"partial_fit, was: {self.classes_!r}")
-            return self._fit(X, y, sample_weight, incremental=True)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(state)
-            raise
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
+    def _start_partial_fit(self, y, classes):
+        fix_partial_fit_classes(self, classes)
 
     def predict_proba(self, X):
         """Class probabilities at every timestep.
