@@ -10,6 +10,7 @@ import itertools
 
 import numpy as np
 import pytest
+from test_gradients import RTOL_FD, _numerical_grad, _rel_error
 
 from skrnn._network import (
     NetworkSpec,
@@ -22,24 +23,8 @@ from skrnn._network import (
     unpack,
 )
 
-EPS = 1e-6
-RTOL_FD = 1e-6
-
 CELLS = [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")]
 POOLINGS = ["last", "mean", "max"]
-
-
-def _numerical_grad(f, theta):
-    grad = np.empty_like(theta)
-    for j in range(theta.size):
-        step = np.zeros_like(theta)
-        step[j] = EPS
-        grad[j] = (f(theta + step) - f(theta - step)) / (2 * EPS)
-    return grad
-
-
-def _rel_error(num, ana):
-    return np.linalg.norm(num - ana) / np.linalg.norm(num + ana)
 
 
 def _problem(cell, activation, hidden, bidirectional, pooling, lengths, seed=0,
