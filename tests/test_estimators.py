@@ -32,7 +32,7 @@ from sklearn.preprocessing import StandardScaler
 
 import skrnn._base as skrnn_base
 from skrnn import RNNClassifier, RNNRegressor
-from skrnn._network import NetworkSpec, loss_and_grad, pack
+from skrnn._network import loss_and_grad, pack
 
 SOLVERS = ["lbfgs", "sgd", "adam"]
 STOCHASTIC = ["sgd", "adam"]
