@@ -37,6 +37,7 @@ def main(argv=None):
             for name in args.dtypes.split(","):
                 X, y = make_data(N, T, F, np.dtype(name))
                 est = RNNRegressor(cell=cell, hidden_layer_sizes=(H,), max_iter=1,
+                                   linear_skip=False,  # PyTorch's modules have none
                                    random_state=0).partial_fit(X[:64], y[:64])
                 module = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM,
                           "gru": torch.nn.GRU}[cell]

@@ -25,6 +25,7 @@ from ._network import (
     NetworkSpec,
     fold_scaling,
     init_params,
+    init_skip,
     loss_and_grad,
     pack,
     pooled_features,
@@ -138,7 +139,11 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "segment_length": [Interval(Integral, 1, None, closed="left"),
                            StrOptions({"auto"}), None],
+        "linear_skip": ["boolean"],
     }
+
+    # the linear skip's own penalty (see skrnn._network.init_skip), set by a first fit
+    _skip_alpha = None
 
     @abstractmethod
     def __init__(self, hidden_layer_sizes, cell, activation, solver, alpha, batch_size,
@@ -358,12 +363,15 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             self._random_state = check_random_state(self.random_state)
         if first_pass:
             segment_length = self._choose_segment_length(seq)
+            skip_steps = (-(-int(seq.lengths.max()) // segment_length)
+                          if getattr(self, "linear_skip", False) else 0)
         else:
             segment_length = self._segment_length
+            skip_steps = self._spec.skip_steps
         spec = NetworkSpec(self.cell, self.activation if self.cell == "rnn" else "tanh",
                            seq.n_features * segment_length, hidden_sizes,
                            self._n_outputs(Y), self._out_activation(Y),
-                           bool(self.bidirectional), self.pooling)
+                           bool(self.bidirectional), self.pooling, skip_steps)
         if first_pass:
             self._segment_length = segment_length
             # the statistics of the canonical (merged) samples, so that a weight and
@@ -400,6 +408,11 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             reps = Y.shape[1] // len(self._y_scale)
             Y = ((Y - np.tile(self._y_shift, reps)) / np.tile(self._y_scale, reps))
             Y = Y.astype(dtype, copy=False)
+        if first_pass:
+            self._skip_alpha = (
+                init_skip(theta, seq.X, seq.lengths, Y, spec, sw,
+                          set_weights=spec.out_activation == "identity")
+                if spec.skip_steps else None)
         # ``weights_`` are views of the solver's flat vector while it trains, and the
         # same model for raw data once it is done
         self.weights_ = unpack(theta, spec)
@@ -447,7 +460,7 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         # chunks of samples from the memory budget, shared by the threads in flight
         def fun(theta):
             return loss_and_grad(theta, seq.X, seq.lengths, Y, spec, sw, self.alpha,
-                                 n_threads=n_threads)
+                                 n_threads=n_threads, skip_alpha=self._skip_alpha)
 
         return fun
 
@@ -648,7 +661,8 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             Yb = Y if full_batch else Y[idx]
             loss, grad = loss_and_grad(theta, sub.X, sub.lengths, Yb, self._spec, sw_b,
                                        self.alpha, n_threads=n_threads,
-                                       dropout=self.dropout, rng=self._random_state)
+                                       dropout=self.dropout, rng=self._random_state,
+                                       skip_alpha=self._skip_alpha)
             if not (np.isfinite(loss) and np.isfinite(grad).all()):
                 if not last.exists:
                     _raise_not_finite_at_start(loss, seq, Y)
@@ -688,7 +702,8 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             # no epoch of the model is left: the loss of the weights it keeps
             seq, Y, sw, _, _ = data
             self.loss_ = float(loss_and_grad(theta, seq.X, seq.lengths, Y, self._spec, sw,
-                                             self.alpha, n_threads=n_threads)[0])
+                                             self.alpha, n_threads=n_threads,
+                                             skip_alpha=self._skip_alpha)[0])
 
     def _end_epoch(self, loss, n_seen, theta, optimizer, val_data, early_stopping):
         """Count the epoch and check it for improvement; whether to stop."""
@@ -804,7 +819,9 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         """The pooled features of the last recurrent layer, the output layer's input.
 
         A fitted network read as a feature extractor: the features feed any
-        scikit-learn estimator (for instance ``LogisticRegression``).
+        scikit-learn estimator (for instance ``LogisticRegression``). With
+        ``linear_skip``, the output layer also reads the skip's window, which these
+        features leave out.
 
         Parameters
         ----------
@@ -878,11 +895,13 @@ def _loss_surely_finite(theta, spec, Y, dtype):
     a forward pass.
 
     LSTM and GRU states, and Elman states with tanh or logistic, stay within [-1, 1]
-    whatever the input, so the raw outputs obey ``|z_k| <= sum_j |W_out[k, j]| +
-    |b_k|``; when that bound (plus the targets) is far from overflowing, the loss is
-    finite. Otherwise the caller evaluates the loss.
+    whatever the input, so without the linear skip the raw outputs obey
+    ``|z_k| <= sum_j |W_out[k, j]| + |b_k|``; when that bound (plus the targets) is far
+    from overflowing, the loss is finite. Otherwise the caller evaluates the loss.
     """
     if spec.cell == "rnn" and spec.activation not in ("tanh", "logistic"):
+        return False
+    if spec.skip_steps:  # the linear skip's output grows with the input
         return False
     W = unpack(theta, spec)
     bound = float(np.max(np.abs(W["out_weight"]).sum(axis=1) + np.abs(W["out_bias"])))

@@ -7,7 +7,9 @@ and the tests all call; the estimators only wire data and options into it.
 Parameters live in one flat vector ``theta``; :func:`unpack` gives named views of it
 whose names, shapes and gate order are PyTorch's (``weight_ih_l0``, ``weight_hh_l0``,
 ``bias_ih_l0``, ``bias_hh_l0``, ..., then ``out_weight`` ``(n_outputs, H_last)`` and
-``out_bias``), so weights move to and from ``torch.nn.RNN/LSTM/GRU`` by name.
+``out_bias``), so weights move to and from ``torch.nn.RNN/LSTM/GRU`` by name. The
+linear skip's ``skip_weight`` ``(n_outputs, skip_steps * F)``, last, has no PyTorch
+counterpart: it maps each sequence's last ``skip_steps`` input rows to the output.
 """
 
 import functools
@@ -34,6 +36,9 @@ class NetworkSpec(NamedTuple):
     # 'last', 'mean' or 'max': the last layer's states -> the head; 'steps': the head
     # reads every real step (one prediction a timestep)
     pooling: str = "last"
+    # the linear skip: a linear map of the last ``skip_steps`` input rows added to the
+    # head's output (0: none); not with 'steps'
+    skip_steps: int = 0
 
     @property
     def n_directions(self):
@@ -78,6 +83,8 @@ def _cached_layout(spec):
             ]
         fan_in = spec.n_directions * H
     shapes += [("out_weight", (spec.n_outputs, fan_in)), ("out_bias", (spec.n_outputs,))]
+    if spec.skip_steps:
+        shapes.append(("skip_weight", (spec.n_outputs, spec.skip_steps * spec.n_features)))
     layout = []
     start = 0
     for name, shape in shapes:
@@ -323,15 +330,31 @@ def _forward_sorted(W, X, lengths, spec, keep_cache=True, masks=None):
         pooled *= masks[-1]
     z = pooled @ W["out_weight"].T
     z += W["out_bias"]
-    return z, pooled, (caches, pool_cache, rev)
+    window = None
+    if spec.skip_steps:
+        window = _skip_window(X, lengths, spec.skip_steps)
+        z += window @ W["skip_weight"].T
+    return z, pooled, (caches, pool_cache, rev, window)
+
+
+def _skip_window(X, lengths, S):
+    """The linear skip's input ``(N, S * F)``: each sequence's last ``S`` real rows of
+    the feature-major ``X`` ``(T, F, N)``, oldest first; a sequence shorter than ``S``
+    is front-filled with its first row (so that the window is an affine function of
+    the sequence, and folding the input scaling into the weights stays exact)."""
+    N = len(lengths)
+    t = np.maximum(lengths[:, None] - S + np.arange(S), 0)  # (N, S)
+    return X[t, :, np.arange(N)[:, None]].reshape(N, -1)  # (N, S, F) -> (N, S * F)
 
 
 def _backward_sorted(W, delta, pooled, state, lengths, T, spec, dW, masks=None):
     """Backpropagation of ``delta = d loss / d z`` through the head, the pooling and
     every layer of one chunk; adds the parameter gradients into ``dW``."""
-    caches, pool_cache, rev = state
+    caches, pool_cache, rev, window = state
     dW["out_weight"] += delta.T @ pooled
     dW["out_bias"] += delta.sum(axis=0)
+    if window is not None:
+        dW["skip_weight"] += delta.T @ window
     dpooled = delta @ W["out_weight"]
     if masks is not None:
         dpooled *= masks[-1]
@@ -457,7 +480,7 @@ def predict(weights, X, lengths, spec, chunk=None, n_threads=1):
 
 
 def loss_and_grad(theta, X, lengths, Y, spec, sample_weight=None, alpha=0.0, chunk=None,
-                  n_threads=1, dropout=0.0, rng=None):
+                  n_threads=1, dropout=0.0, rng=None, skip_alpha=None):
     r"""Training objective and its exact gradient (backpropagation through time).
 
     .. math::
@@ -499,6 +522,9 @@ def loss_and_grad(theta, X, lengths, Y, spec, sample_weight=None, alpha=0.0, chu
         drawn anew at each call from ``rng``. The objective is then random.
     rng : numpy.random.RandomState, default=None
         Source of the dropout masks; required when ``dropout > 0``.
+    skip_alpha : float, default=None
+        The penalty of ``skip_weight`` in place of ``alpha`` (see :func:`init_skip`);
+        ``None`` for ``alpha``.
 
     Returns
     -------
@@ -561,13 +587,13 @@ def loss_and_grad(theta, X, lengths, Y, spec, sample_weight=None, alpha=0.0, chu
         grad = shared
     dW = unpack(grad, spec)
     penalty = 0.0
-    if alpha:
-        for name, w in W.items():
-            if is_penalized(name):
-                penalty += float(np.vdot(w, w))
-                dW[name] += alpha * w
+    for name, w in W.items():
+        a = skip_alpha if name == "skip_weight" and skip_alpha is not None else alpha
+        if a and is_penalized(name):
+            penalty += a * float(np.vdot(w, w))
+            dW[name] += a * w
     grad /= sw_sum
-    loss = (loss_sum + 0.5 * alpha * penalty) / sw_sum
+    loss = (loss_sum + 0.5 * penalty) / sw_sum
     return loss, grad.astype(theta.dtype, copy=False)
 
 
@@ -585,6 +611,10 @@ def fold_scaling(weights, spec, x_shift, x_scale, y_shift=None, y_scale=None,
         W_raw = W / s,   b_raw = b - W (m / s),   W_out,raw = y_s W_out,
         b_out,raw = y_s b_out + y_m.
 
+    The linear skip's weights fold as the first layer's (``s`` and ``m`` tiled over
+    its window, the bias term going into ``out_bias``) and then scale with the head;
+    the front fill of short sequences repeats a real row, so the fold stays exact.
+
     Returns a new dict; ``weights`` is not modified.
     """
     W = {name: np.array(w, copy=True) for name, w in weights.items()}
@@ -599,18 +629,105 @@ def fold_scaling(weights, spec, x_shift, x_scale, y_shift=None, y_scale=None,
         else:
             w_ih /= s.astype(w_ih.dtype)
             b_ih -= (w_ih @ m).astype(b_ih.dtype)
-    if y_scale is not None:
-        w_out, b_out = W["out_weight"], W["out_bias"]
-        ys = np.asarray(y_scale, np.float64)
-        if spec.out_activation == "exp":
-            shift = np.log(ys).astype(b_out.dtype)
-            b_out += -shift if inverse else shift
-        elif inverse:
-            b_out -= np.asarray(y_shift, b_out.dtype)
-            b_out /= ys.astype(b_out.dtype)
-            w_out /= ys[:, None].astype(w_out.dtype)
+    # the head: the input scaling of the skip, then the target scaling (undone in the
+    # reverse order), as both move the output bias
+    if inverse:
+        _fold_target(W, spec, y_shift, y_scale, inverse)
+    if spec.skip_steps:
+        w_skip, b_out = W["skip_weight"], W["out_bias"]
+        s_w, m_w = np.tile(s, spec.skip_steps), np.tile(m, spec.skip_steps)
+        if inverse:
+            b_out += (w_skip @ m_w).astype(b_out.dtype)
+            w_skip *= s_w.astype(w_skip.dtype)
         else:
-            w_out *= ys[:, None].astype(w_out.dtype)
-            b_out *= ys.astype(b_out.dtype)
-            b_out += np.asarray(y_shift, b_out.dtype)
+            w_skip /= s_w.astype(w_skip.dtype)
+            b_out -= (w_skip @ m_w).astype(b_out.dtype)
+    if not inverse:
+        _fold_target(W, spec, y_shift, y_scale, inverse)
     return W
+
+
+def _fold_target(W, spec, y_shift, y_scale, inverse):
+    """:func:`fold_scaling`'s target part, in place on the head (and the skip)."""
+    if y_scale is None:
+        return
+    heads = [W["out_weight"]] + ([W["skip_weight"]] if spec.skip_steps else [])
+    b_out = W["out_bias"]
+    ys = np.asarray(y_scale, np.float64)
+    if spec.out_activation == "exp":
+        shift = np.log(ys).astype(b_out.dtype)
+        b_out += -shift if inverse else shift
+    elif inverse:
+        b_out -= np.asarray(y_shift, b_out.dtype)
+        b_out /= ys.astype(b_out.dtype)
+        for w in heads:
+            w /= ys[:, None].astype(w.dtype)
+    else:
+        for w in heads:
+            w *= ys[:, None].astype(w.dtype)
+        b_out *= ys.astype(b_out.dtype)
+        b_out += np.asarray(y_shift, b_out.dtype)
+
+
+#: Penalties the linear skip's starting fit chooses from (see :func:`init_skip`).
+SKIP_ALPHAS = np.logspace(-3, 3, 13)
+
+
+def init_skip(theta, X, lengths, Y, spec, sample_weight=None, set_weights=True):
+    """The linear skip's penalty, and its start: the ridge regression of ``Y`` on the
+    skip's windows.
+
+    The penalty is chosen from :data:`SKIP_ALPHAS` by exact leave-one-out error (as
+    ``RidgeCV`` does), weighted by ``sample_weight``. With ``set_weights``,
+    ``skip_weight`` and ``out_bias`` of ``theta`` are set to that ridge regression (in
+    place): the network starts as that linear model plus its recurrent part. With the
+    same penalty on ``skip_weight`` in :func:`loss_and_grad` (``skip_alpha``), a
+    network whose recurrent part outputs nothing has that ridge regression as its
+    minimum.
+
+    Parameters
+    ----------
+    theta : ndarray of shape (n_params,)
+    X : ndarray of shape (T, N, F)
+        Time-major input (standardised).
+    lengths : ndarray of int of shape (N,)
+    Y : ndarray of shape (N, n_outputs)
+    spec : NetworkSpec
+        With ``skip_steps > 0``.
+    sample_weight : ndarray of shape (N,), default=None
+    set_weights : bool, default=True
+
+    Returns
+    -------
+    skip_alpha : float
+        The chosen penalty in :func:`loss_and_grad`'s units: the ridge's, divided by
+        the number of outputs (the squared error is a mean over the outputs).
+    """
+    A = _skip_window(X.transpose(0, 2, 1), lengths, spec.skip_steps).astype(np.float64)
+    Y = np.asarray(Y, np.float64)
+    w = np.ones(len(A)) if sample_weight is None else np.asarray(sample_weight, np.float64)
+    keep = w > 0
+    A, Y, w = A[keep], Y[keep], w[keep]
+    a_mean = w @ A / w.sum()
+    y_mean = w @ Y / w.sum()
+    r = np.sqrt(w)[:, None]
+    U, d, Vt = np.linalg.svd(r * (A - a_mean), full_matrices=False)
+    UtY = U.T @ (r * (Y - y_mean))
+    best = None
+    for alpha in SKIP_ALPHAS:
+        f = d ** 2 / (d ** 2 + alpha)
+        fitted = U @ (f[:, None] * UtY)
+        hat = (U ** 2) @ f
+        loo = (r * (Y - y_mean) - fitted) / (1.0 - hat)[:, None]
+        err = float(np.sum(loo ** 2))
+        if best is None or err < best[0]:
+            best = (err, alpha)
+    alpha = float(best[1])
+    skip_alpha = alpha / Y.shape[1]
+    if not set_weights:
+        return skip_alpha
+    coef = (Vt.T @ ((d / (d ** 2 + alpha))[:, None] * UtY)).T  # (n_outputs, S * F)
+    views = unpack(theta, spec)
+    views["skip_weight"][...] = coef
+    views["out_bias"][...] = y_mean - coef @ a_mean
+    return skip_alpha

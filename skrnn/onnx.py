@@ -333,6 +333,26 @@ def _segment(g, x, lens, k, F):
     return g.op("Reshape", [xs, g.ints([0, -1, k * F])]), seg_lens
 
 
+def _skip_window(g, x, lens, S, F):
+    """The linear skip's input ``(N, S*F)``: the last ``S`` real rows of ``x``
+    ``(N, T, F)``, a sequence shorter than ``S`` front-filled with its first row
+    (``skrnn._network._skip_window``)."""
+    zero = g.const(np.int64(0), "zero", np.int64)
+    back = g.op("Sub", [g.op("Range", [zero, g.const(np.int64(S), "S", np.int64),
+                                       g.const(np.int64(1), "one", np.int64)]),
+                        g.const(np.int64(S), "S", np.int64)])  # (S,): -S ... -1
+    if lens is None:  # every sequence T steps long
+        idx = g.op("Max", [g.op("Add", [g.dim(x, 1), back]), zero])  # (S,)
+        window = g.op("Gather", [x, idx], axis=1)
+    else:
+        idx = g.op("Max", [g.op("Add", [g.unsqueeze(lens, [1]), g.unsqueeze(back, [0])]),
+                           zero])  # (N, S)
+        shape = g.op("Concat", [g.op("Shape", [idx]), g.ints([F])], axis=0)
+        window = g.op("GatherElements", [x, g.op("Expand", [g.unsqueeze(idx, [2]),
+                                                            shape])], axis=1)
+    return g.op("Reshape", [window, g.ints([0, S * F])])
+
+
 def _native_layer(g, model, layer, x, lens32):
     """Layer ``layer`` by ONNX's ``RNN``/``GRU``/``LSTM``: ``x`` ``(T, N, F_k)`` ->
     outputs ``(T, N, D*H)`` and the last states ``(N, D*H)`` (PyTorch's ``h_n``)."""
@@ -499,16 +519,19 @@ def _recurrence(model, dtype, option):
 
 
 def _network(g, model, x, lens, recurrence):
-    """The input ``x`` -> the pooled features ``(N, D*H_last)`` and the mask of the
-    real steps ``(T, N)`` (``None`` without lengths); with ``pooling='steps'`` (the
-    per-timestep estimators) the last layer's outputs at every step ``(N, T,
-    D*H_last)``, zero past each sequence's end."""
+    """The input ``x`` -> the pooled features ``(N, D*H_last)``, the mask of the
+    real steps ``(T, N)`` (``None`` without lengths) and the linear skip's input
+    (``None`` without the skip); with ``pooling='steps'`` (the per-timestep
+    estimators) the last layer's outputs at every step ``(N, T, D*H_last)``, zero past
+    each sequence's end."""
     spec = model._spec
     F = _step_features(model)
     if lens is not None:
         lens = g.cast(lens, TensorProto.INT64)
     if model._segment_length > 1:
         x, lens = _segment(g, x, lens, model._segment_length, F)
+    window = (_skip_window(g, x, lens, spec.skip_steps, spec.n_features)
+              if spec.skip_steps else None)
     x = g.op("Transpose", [x], perm=[1, 0, 2])  # (T, N, F_0), time-major
     mask = rev = lens32 = None
     if lens is not None:
@@ -531,18 +554,18 @@ def _network(g, model, x, lens, recurrence):
     if spec.pooling == "steps":
         if mask3 is not None:  # past the end: zero, as skrnn's
             x = g.op("Where", [mask3, x, g.const(0.0, "zero_f")])
-        return g.op("Transpose", [x], perm=[1, 0, 2]), mask
+        return g.op("Transpose", [x], perm=[1, 0, 2]), mask, window
     if spec.pooling == "last":
-        return last, mask
+        return last, mask, window
     if spec.pooling == "mean":
         if mask3 is not None:
             x = g.op("Where", [mask3, x, g.const(0.0, "zero_f")])
         total = g.reduce("ReduceSum", x, [0])
         count = g.dim(x, 0) if lens is None else g.unsqueeze(lens, [1])
-        return g.op("Div", [total, g.cast(count, g.proto)]), mask
+        return g.op("Div", [total, g.cast(count, g.proto)]), mask, window
     if mask3 is not None:
         x = g.op("Where", [mask3, x, g.const(-np.inf, "minus_inf")])
-    return g.reduce("ReduceMax", x, [0]), mask
+    return g.reduce("ReduceMax", x, [0]), mask, window
 
 
 def _label_classes(model, nocl=False):
@@ -602,7 +625,7 @@ def _convert(scope, operator, container):
     if len(operator.inputs[0].type.shape) == 2:
         x = g.unsqueeze(x, [2])  # univariate (N, T) -> (N, T, 1)
     lens = operator.inputs[1].full_name if len(operator.inputs) > 1 else None
-    pooled, mask = _network(g, model, x, lens, _recurrence(model, dtype,
+    pooled, mask, window = _network(g, model, x, lens, _recurrence(model, dtype,
                                                            options["recurrence"]))
     outputs = [v.full_name for v in operator.outputs]
     if _is_sequence(model):
@@ -613,6 +636,9 @@ def _convert(scope, operator, container):
         return
     z = g.op("Gemm", [pooled, g.const(model.weights_["out_weight"], "out_weight"),
                       g.const(model.weights_["out_bias"], "out_bias")], transB=1)
+    if window is not None:  # the linear skip
+        z = g.op("Add", [z, g.op("MatMul", [window, g.const(
+            np.asarray(model.weights_["skip_weight"]).T, "skip_weight_t")])])
     act = model._spec.out_activation
     if isinstance(model, RNNRegressor):
         if act == "exp":  # the mean saturates at the largest float, as predict's

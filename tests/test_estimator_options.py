@@ -186,7 +186,10 @@ def test_transform_returns_the_pooled_features(pooling, bidirectional):
     Z = reg.transform(X)
     width = 3 * (2 if bidirectional else 1)
     assert Z.shape == (len(X), width)
-    assert_allclose(Z @ reg.weights_["out_weight"].T + reg.weights_["out_bias"],
+    # the head reads the features, plus the linear skip's map of the input's window
+    window = X[:, -reg._spec.skip_steps * reg._segment_length:].reshape(len(X), -1)
+    assert_allclose(Z @ reg.weights_["out_weight"].T + reg.weights_["out_bias"]
+                    + window @ reg.weights_["skip_weight"].T,
                     reg.predict(X)[:, None], rtol=1e-10, atol=1e-12)
     names = reg.get_feature_names_out()
     assert names.tolist() == [f"rnnregressor{i}" for i in range(width)]

@@ -997,6 +997,8 @@ def test_editing_weights_in_place_changes_regressor_predictions(round_trip, rng)
     assert not np.allclose(reg.predict(X), before)
     reg.weights_["out_weight"][...] = 0.0
     reg.weights_["out_bias"][...] = 2.5
+    assert not np.allclose(reg.predict(X), 2.5)  # the linear skip is read too
+    reg.weights_["skip_weight"][...] = 0.0
     assert_allclose(reg.predict(X), 2.5)
 
 
@@ -1047,12 +1049,15 @@ def test_weights_load_into_torch_by_name_and_give_the_same_predictions(cell, rng
     module = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell](
         3, 5, num_layers=2, batch_first=True, bidirectional=True).double()
     state = {name: torch.from_numpy(np.array(w)) for name, w in reg.weights_.items()
-             if not name.startswith("out_")}
+             if not name.startswith(("out_", "skip_"))}
     module.load_state_dict(state)  # strict: every name and shape must match
     with torch.no_grad():
         out, _ = module(torch.from_numpy(X))
     pooled = out.numpy().max(axis=1)
-    expected = pooled @ reg.weights_["out_weight"].T + reg.weights_["out_bias"]
+    # the head, and the linear skip on the last steps (here all six, oldest first)
+    assert reg.weights_["skip_weight"].shape == (2, 6 * 3)
+    expected = (pooled @ reg.weights_["out_weight"].T + reg.weights_["out_bias"]
+                + X.reshape(20, -1) @ reg.weights_["skip_weight"].T)
     assert reg.n_outputs_ == 2
     assert_allclose(reg.predict(X), expected, rtol=1e-10, atol=1e-9)
 
@@ -1061,13 +1066,13 @@ def test_weights_load_into_torch_by_name_and_give_the_same_predictions(cell, rng
 # Fitted attributes
 
 
-def _weight_names(n_layers, bidirectional=True):
+def _weight_names(n_layers, bidirectional=True, skip=False):
     names = []
     for k in range(n_layers):
         for suffix in ("", "_reverse") if bidirectional else ("",):
             names += [f"weight_ih_l{k}{suffix}", f"weight_hh_l{k}{suffix}",
                       f"bias_ih_l{k}{suffix}", f"bias_hh_l{k}{suffix}"]
-    return names + ["out_weight", "out_bias"]
+    return names + ["out_weight", "out_bias"] + (["skip_weight"] if skip else [])
 
 
 @pytest.mark.parametrize("Est", ESTIMATORS)
@@ -1087,8 +1092,11 @@ def test_stochastic_fitted_attributes(Est, solver, rng):
     assert est.n_outputs_ == 1
     assert est.n_features_in_ == 3
     assert est.out_activation_ == ("logistic" if Est is RNNClassifier else "identity")
-    assert list(est.weights_) == _weight_names(2)
+    # the linear skip: the regressor's default, not the classifier's
+    assert list(est.weights_) == _weight_names(2, skip=Est is RNNRegressor)
     shapes = {name: w.shape for name, w in est.weights_.items()}
+    if Est is RNNRegressor:
+        assert shapes["skip_weight"] == (1, 4 * 3)  # every step of every feature
     assert shapes["weight_ih_l0"] == (4 * 5, 3)
     assert shapes["weight_hh_l0"] == (4 * 5, 5)
     assert shapes["bias_ih_l0"] == shapes["bias_hh_l0"] == (4 * 5,)
@@ -1151,9 +1159,12 @@ def test_lbfgs_loss_is_the_regularised_mean_loss(Est, y_kind, out_activation,
     else:
         P = est.predict_proba(X)
         per_sample = -np.log(P[np.arange(n), np.searchsorted(est.classes_, y)])
-    penalty = sum(float(np.sum(w**2)) for name, w in
+    # the linear skip (the regressor's default) has its own penalty
+    penalty = sum((est._skip_alpha if name == "skip_weight" else alpha)
+                  * float(np.sum(w**2)) for name, w in
                   est._scaled(est.weights_, inverse=True).items() if "weight" in name)
-    expected = (np.sum(sw * per_sample) + 0.5 * alpha * penalty) / np.sum(sw)
+    assert (est._skip_alpha is not None) == (Est is RNNRegressor)
+    expected = (np.sum(sw * per_sample) + 0.5 * penalty) / np.sum(sw)
     assert est.loss_ == pytest.approx(expected, rel=1e-9)
     assert 1 <= est.n_iter_ <= 15
 
@@ -1336,7 +1347,7 @@ def _gradient_at(est, X, y, spec):
     Xs, ys = standardised(est, X, y)
     Xt, lengths = time_major(Xs.astype(np.asarray(X).dtype))
     return loss_and_grad(trained_theta(est), Xt, lengths, ys.astype(Xt.dtype), spec,
-                         alpha=est.alpha)[1]
+                         alpha=est.alpha, skip_alpha=est._skip_alpha)[1]
 
 
 @pytest.mark.parametrize("learning_rate", ["constant", "invscaling"])
