@@ -34,6 +34,12 @@ ESTIMATORS = [
                  max_iter=100, random_state=0),
     RNNClassifier(solver="lbfgs", class_weight="balanced", bidirectional=True,
                   max_iter=100, random_state=0),
+    # the linear skip: the regressor's default; on the classifier, and with segments,
+    # without it on the regressor
+    RNNClassifier(linear_skip=True, segment_length=2, random_state=0),
+    RNNRegressor(linear_skip=False, random_state=0),
+    RNNRegressor(linear_skip=True, solver="lbfgs", loss="poisson", max_iter=100,
+                 random_state=0),
 ]
 
 
