@@ -17,8 +17,9 @@ the default), ``mean`` (mean pooling over time), ``bi-last`` and ``bi-mean``
 (bidirectional layers: PyTorch's ``bidirectional=True``, its reverse direction's final
 state or the mean of both directions' states), and ``steps`` (one target a timestep:
 ``RNNSequenceRegressor`` against a ``Linear`` on every output of the PyTorch module).
-skrnn reads one timestep at a time here (``segment_length=None``), as PyTorch does,
-without the linear skip (``linear_skip=False``), which PyTorch's modules do not have.
+``skip`` is ``last`` with the linear skip (``linear_skip=True``; PyTorch: a ``Linear``
+on the flattened window added to the head's output); the other variants run without
+it. skrnn reads one timestep at a time here (``segment_length=None``), as PyTorch does.
 The speed of an option is its ratio against PyTorch doing the same, compared with the
 ``last`` variant's ratio.
 
@@ -88,6 +89,7 @@ VARIANTS = {  # name: (bidirectional, pooling)
     "bi-last": (True, "last"),
     "bi-mean": (True, "mean"),
     "steps": (False, "steps"),  # one target a timestep: RNNSequenceRegressor
+    "skip": (False, "last"),  # + the linear skip (PyTorch: a Linear on the window)
 }
 
 
@@ -109,7 +111,7 @@ def skrnn_runner(cell, H, batch, X, y, variant="last"):
         est = RNNSequenceRegressor(**common)
         y = step_targets(X)
     else:
-        est = RNNRegressor(pooling=pooling, linear_skip=False, **common)
+        est = RNNRegressor(pooling=pooling, linear_skip=variant == "skip", **common)
     est.partial_fit(X, y)  # initialise (and warm up) outside the timing
 
     def run():
@@ -148,6 +150,8 @@ def torch_runner(cell, H, batch, X, y, threads, variant="last"):
     module = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
     rnn = module(F, H, batch_first=True, bidirectional=bidirectional).to(dtype)
     head = torch.nn.Linear(2 * H if bidirectional else H, 1).to(dtype)
+    # the linear skip: a Linear on the flattened window (every step of equal lengths)
+    skip = torch.nn.Linear(X.shape[1] * F, 1, bias=False).to(dtype)
 
     def pool(out):  # (batch, T, D*H) -> (batch, D*H), or every step for 'steps'
         if pooling == "steps":
@@ -159,6 +163,8 @@ def torch_runner(cell, H, batch, X, y, threads, variant="last"):
         return out[:, -1]
 
     params = list(rnn.parameters()) + list(head.parameters())
+    if variant == "skip":
+        params += list(skip.parameters())
     opt = torch.optim.Adam(params, lr=1e-3)
     Xt = torch.from_numpy(X)
     yt = torch.from_numpy(y).reshape(-1, 1)
@@ -172,7 +178,10 @@ def torch_runner(cell, H, batch, X, y, threads, variant="last"):
             idx = perm[start:start + batch]
             opt.zero_grad()
             out, _ = rnn(Xt[idx])
-            loss = 0.5 * ((head(pool(out)) - yt[idx]) ** 2).mean()
+            z = head(pool(out))
+            if variant == "skip":
+                z = z + skip(Xt[idx].reshape(len(idx), -1))
+            loss = 0.5 * ((z - yt[idx]) ** 2).mean()
             loss.backward()
             opt.step()
 
