@@ -31,6 +31,7 @@ from ._network import (
     pooled_features,
     predict,
     predict_raw,
+    skip_steps_for,
     unpack,
 )
 from ._optimizers import AdamOptimizer, SGDOptimizer, clip_grad_norm
@@ -363,7 +364,8 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             self._random_state = check_random_state(self.random_state)
         if first_pass:
             segment_length = self._choose_segment_length(seq)
-            skip_steps = (-(-int(seq.lengths.max()) // segment_length)
+            skip_steps = (skip_steps_for(-(-int(seq.lengths.max()) // segment_length),
+                                         seq.n_features * segment_length)
                           if getattr(self, "linear_skip", False) else 0)
         else:
             segment_length = self._segment_length

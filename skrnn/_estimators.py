@@ -227,16 +227,16 @@ class RNNRegressor(RegressorMixin, BaseRNN):
 
     linear_skip : bool, default=True
         Whether a linear map of each sequence's last ``n_timesteps`` inputs (those of
-        the longest training sequence; a shorter sequence repeats its first timestep
-        in front) is added to the output, beside the recurrent layers, as LSTNet's
-        autoregressive component. It starts at the ridge regression of the
-        (standardised) target on those inputs, with the penalty chosen by exact
-        leave-one-out error among ``numpy.logspace(-3, 3, 13)``, and keeps that
-        penalty while the whole network trains: the network starts from and is pulled
-        toward the linear model, and the linear part carries trends beyond the range
-        of the training data, where bounded recurrent units saturate. On the
-        regression sets of the accuracy page it raised the cross-validated R^2 on
-        average; see the user guide.
+        the longest training sequence, at most 1024 values; a shorter sequence repeats
+        its first timestep in front) is added to the output, beside the recurrent
+        layers, as LSTNet's autoregressive component. It starts at the ridge
+        regression of the (standardised) target on those inputs, with the penalty
+        chosen by exact leave-one-out error among ``numpy.logspace(-3, 3, 13)``, and
+        keeps that penalty while the whole network trains: the network starts from
+        and is pulled toward the linear model, and the linear part carries trends
+        beyond the range of the training data, where bounded recurrent units
+        saturate. On the regression sets of the accuracy page it raised the
+        cross-validated R^2 on average; see the user guide.
 
     Attributes
     ----------
@@ -652,9 +652,9 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
 
     linear_skip : bool, default=False
         Whether a linear map of each sequence's last ``n_timesteps`` inputs (those of
-        the longest training sequence; a shorter sequence repeats its first timestep
-        in front) is added to the class scores, beside the recurrent layers, as
-        LSTNet's autoregressive component. Its penalty is chosen by exact
+        the longest training sequence, at most 1024 values; a shorter sequence repeats
+        its first timestep in front) is added to the class scores, beside the
+        recurrent layers, as LSTNet's autoregressive component. Its penalty is chosen by exact
         leave-one-out error of a ridge regression of the one-hot classes on those
         inputs, among ``numpy.logspace(-3, 3, 13)``; its weights start at zero. Off by
         default: it lowered the cross-validated accuracy on the classification sets

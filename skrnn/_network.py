@@ -672,18 +672,42 @@ def _fold_target(W, spec, y_shift, y_scale, inverse):
 #: Penalties the linear skip's starting fit chooses from (see :func:`init_skip`).
 SKIP_ALPHAS = np.logspace(-3, 3, 13)
 
+#: The most input values the linear skip reads: its window is cut to the last rows
+#: that fit (at least one), so that its weights and its starting fit stay small
+#: (a Gram matrix of at most this size squared) whatever the sequences' length.
+SKIP_MAX_INPUTS = 1024
+
+#: Samples a chunk of the starting fit's passes over the windows.
+_SKIP_CHUNK = 2048
+
+
+def skip_steps_for(n_rows, n_features):
+    """Rows of the linear skip's window: ``n_rows`` (the longest training sequence's),
+    cut to :data:`SKIP_MAX_INPUTS` values of ``n_features`` each (at least one row)."""
+    return max(1, min(int(n_rows), SKIP_MAX_INPUTS // int(n_features)))
+
+
+def _windows(X, lengths, rows, S):
+    """:func:`_skip_window` of the samples ``rows`` of the time-major ``X`` ``(T, N,
+    F)``, in float64."""
+    t = np.maximum(lengths[rows, None] - S + np.arange(S), 0)  # (n, S)
+    return X[t, rows[:, None]].reshape(len(rows), -1).astype(np.float64)
+
 
 def init_skip(theta, X, lengths, Y, spec, sample_weight=None, set_weights=True):
     """The linear skip's penalty, and its start: the ridge regression of ``Y`` on the
     skip's windows.
 
     The penalty is chosen from :data:`SKIP_ALPHAS` by exact leave-one-out error (as
-    ``RidgeCV`` does), weighted by ``sample_weight``. With ``set_weights``,
-    ``skip_weight`` and ``out_bias`` of ``theta`` are set to that ridge regression (in
-    place): the network starts as that linear model plus its recurrent part. With the
-    same penalty on ``skip_weight`` in :func:`loss_and_grad` (``skip_alpha``), a
-    network whose recurrent part outputs nothing has that ridge regression as its
-    minimum.
+    ``RidgeCV`` does, the intercept unpenalised), weighted by ``sample_weight``
+    (zero weights leave their samples out). With ``set_weights``, ``skip_weight`` and
+    ``out_bias`` of ``theta`` are set to that ridge regression (in place): the
+    network starts as that linear model plus its recurrent part. With the same penalty
+    on ``skip_weight`` in :func:`loss_and_grad` (``skip_alpha``), a network whose
+    recurrent part outputs nothing has that ridge regression as its minimum.
+
+    The windows are read in chunks of samples: the memory is that of a chunk and of the
+    Gram matrix of the window's ``D = skip_steps * F`` inputs, the time ``O(N D^2)``.
 
     Parameters
     ----------
@@ -703,30 +727,46 @@ def init_skip(theta, X, lengths, Y, spec, sample_weight=None, set_weights=True):
         The chosen penalty in :func:`loss_and_grad`'s units: the ridge's, divided by
         the number of outputs (the squared error is a mean over the outputs).
     """
-    A = _skip_window(X.transpose(0, 2, 1), lengths, spec.skip_steps).astype(np.float64)
+    S = spec.skip_steps
     Y = np.asarray(Y, np.float64)
-    w = np.ones(len(A)) if sample_weight is None else np.asarray(sample_weight, np.float64)
-    keep = w > 0
-    A, Y, w = A[keep], Y[keep], w[keep]
-    a_mean = w @ A / w.sum()
-    y_mean = w @ Y / w.sum()
-    r = np.sqrt(w)[:, None]
-    U, d, Vt = np.linalg.svd(r * (A - a_mean), full_matrices=False)
-    UtY = U.T @ (r * (Y - y_mean))
-    best = None
-    for alpha in SKIP_ALPHAS:
-        f = d ** 2 / (d ** 2 + alpha)
-        fitted = U @ (f[:, None] * UtY)
-        hat = (U ** 2) @ f
-        loo = (r * (Y - y_mean) - fitted) / (1.0 - hat)[:, None]
-        err = float(np.sum(loo ** 2))
-        if best is None or err < best[0]:
-            best = (err, alpha)
-    alpha = float(best[1])
+    w = (np.ones(len(lengths)) if sample_weight is None
+         else np.asarray(sample_weight, np.float64))
+    rows = np.flatnonzero(w > 0)
+    chunks = [rows[i:i + _SKIP_CHUNK] for i in range(0, len(rows), _SKIP_CHUNK)]
+    # pass 1: weighted means, the centred Gram matrix and the centred cross products
+    w_sum = w[rows].sum()
+    a_mean = sum(w[c] @ _windows(X, lengths, c, S) for c in chunks) / w_sum
+    y_mean = w[rows] @ Y[rows] / w_sum
+    D = a_mean.size
+    G, B = np.zeros((D, D)), np.zeros((D, Y.shape[1]))
+    for c in chunks:
+        Ac = (_windows(X, lengths, c, S) - a_mean) * np.sqrt(w[c])[:, None]
+        G += Ac.T @ Ac
+        B += Ac.T @ ((Y[c] - y_mean) * np.sqrt(w[c])[:, None])
+    lam, V = np.linalg.eigh(G)
+    lam = np.maximum(lam, 0.0)
+    VtB = V.T @ B
+    # pass 2: the leave-one-out residuals of every penalty at once, each scaled by
+    # sqrt(w): e_i / (1 - h_i), with h_i the hat matrix's diagonal (the intercept's
+    # w_i / sum(w) included)
+    errors = np.zeros(len(SKIP_ALPHAS))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for c in chunks:
+            r = np.sqrt(w[c])[:, None]
+            P = ((_windows(X, lengths, c, S) - a_mean) * r) @ V  # (n, D)
+            P2 = P ** 2
+            Yc = (Y[c] - y_mean) * r
+            for j, alpha in enumerate(SKIP_ALPHAS):
+                inv = 1.0 / (lam + alpha)
+                hat = w[c] / w_sum + P2 @ inv
+                loo = (Yc - P @ (inv[:, None] * VtB)) / (1.0 - hat)[:, None]
+                errors[j] += float(np.sum(loo ** 2))
+    errors[~np.isfinite(errors)] = np.inf
+    alpha = float(SKIP_ALPHAS[int(np.argmin(errors))])
     skip_alpha = alpha / Y.shape[1]
     if not set_weights:
         return skip_alpha
-    coef = (Vt.T @ ((d / (d ** 2 + alpha))[:, None] * UtY)).T  # (n_outputs, S * F)
+    coef = (V @ (VtB / (lam + alpha)[:, None])).T  # (n_outputs, D)
     views = unpack(theta, spec)
     views["skip_weight"][...] = coef
     views["out_bias"][...] = y_mean - coef @ a_mean

@@ -28,6 +28,9 @@ from skrnn._network import (
 
 CELLS = [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")]
 
+# short fits on purpose
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
 
 def _problem(cell, activation, bidirectional, pooling, lengths, skip_steps, seed=0,
              F=2, n_outputs=2, out_activation="identity"):
@@ -254,3 +257,37 @@ def test_the_classifier_takes_the_skip_when_asked():
     assert clf._skip_alpha in SKIP_ALPHAS  # one output
     assert clf.weights_["skip_weight"].shape == (1, 10)
     assert clf.score(X, y) > 0.9
+
+
+def test_the_start_does_not_depend_on_the_chunks(monkeypatch):
+    """The starting fit reads the windows a chunk of samples at a time: chunks of 7
+    give what one chunk gives (ragged lengths, weights, more inputs than samples)."""
+    import skrnn._network as network
+
+    rng = np.random.RandomState(4)
+    lengths = rng.randint(1, 9, size=30)
+    X = rng.standard_normal((8, 30, 5))
+    Y = rng.standard_normal((30, 2))
+    sw = rng.uniform(0.0, 2.0, size=30)
+    spec = NetworkSpec("gru", "tanh", 5, (3,), 2, "identity", False, "mean", 8)
+    whole = init_params(spec, np.random.RandomState(0))
+    alpha = init_skip(whole, X, lengths, Y, spec, sw)
+    monkeypatch.setattr(network, "_SKIP_CHUNK", 7)
+    chunked = init_params(spec, np.random.RandomState(0))
+    assert init_skip(chunked, X, lengths, Y, spec, sw) == alpha
+    assert_allclose(chunked, whole, rtol=1e-9, atol=1e-12)
+
+
+def test_the_window_is_cut_to_its_largest_size():
+    from skrnn._network import SKIP_MAX_INPUTS, skip_steps_for
+
+    assert skip_steps_for(100, 1) == 100
+    assert skip_steps_for(5000, 1) == SKIP_MAX_INPUTS
+    assert skip_steps_for(32, 42) == SKIP_MAX_INPUTS // 42  # segments of 42 values
+    assert skip_steps_for(10, 5000) == 1  # a row wider than the cap: one row
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((20, 300, 5))
+    y = X[:, -1, 0]
+    reg = RNNRegressor(max_iter=2, segment_length=None, random_state=0).fit(X, y)
+    assert reg._spec.skip_steps == SKIP_MAX_INPUTS // 5
+    assert reg.weights_["skip_weight"].shape == (1, (SKIP_MAX_INPUTS // 5) * 5)
