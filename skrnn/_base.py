@@ -411,10 +411,16 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             Y = ((Y - np.tile(self._y_shift, reps)) / np.tile(self._y_scale, reps))
             Y = Y.astype(dtype, copy=False)
         if first_pass:
-            self._skip_alpha = (
-                init_skip(theta, seq.X, seq.lengths, Y, spec, sw,
-                          set_weights=spec.out_activation == "identity")
-                if spec.skip_steps else None)
+            self._skip_alpha = None
+            if spec.skip_steps:
+                # on the canonical (merged) samples, so that a weight and repeated
+                # samples choose the same penalty and start (a repeat is not left out
+                # of its own leave-one-out fit)
+                seq_m, Y_m, sw_m = merge_duplicates(seq, Y, sw)
+                self._skip_alpha = init_skip(theta, seq_m.X, seq_m.lengths, Y_m, spec,
+                                             sw_m,
+                                             set_weights=spec.out_activation == "identity")
+                del seq_m, Y_m, sw_m
         # ``weights_`` are views of the solver's flat vector while it trains, and the
         # same model for raw data once it is done
         self.weights_ = unpack(theta, spec)
@@ -427,6 +433,13 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         self.weights_ = self._scaled(unpack(theta, spec))
         self._weights_digest = _digest(self.weights_)
         return self
+
+    def _alpha(self):
+        """The penalty of the network's weights: ``alpha``, and with the linear skip
+        at least the skip's leave-one-out choice (see ``linear_skip``)."""
+        if self._skip_alpha is None:
+            return self.alpha
+        return max(self.alpha, self._skip_alpha)
 
     def _scaled(self, weights, inverse=False):
         """``weights`` of the standardised model -> the raw-data model (or back)."""
@@ -461,7 +474,7 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
     def _objective(self, spec, seq, Y, sw, n_threads=1):
         # chunks of samples from the memory budget, shared by the threads in flight
         def fun(theta):
-            return loss_and_grad(theta, seq.X, seq.lengths, Y, spec, sw, self.alpha,
+            return loss_and_grad(theta, seq.X, seq.lengths, Y, spec, sw, self._alpha(),
                                  n_threads=n_threads, skip_alpha=self._skip_alpha)
 
         return fun
@@ -662,7 +675,7 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             sub = seq if full_batch else seq.take(idx)
             Yb = Y if full_batch else Y[idx]
             loss, grad = loss_and_grad(theta, sub.X, sub.lengths, Yb, self._spec, sw_b,
-                                       self.alpha, n_threads=n_threads,
+                                       self._alpha(), n_threads=n_threads,
                                        dropout=self.dropout, rng=self._random_state,
                                        skip_alpha=self._skip_alpha)
             if not (np.isfinite(loss) and np.isfinite(grad).all()):
@@ -704,7 +717,7 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             # no epoch of the model is left: the loss of the weights it keeps
             seq, Y, sw, _, _ = data
             self.loss_ = float(loss_and_grad(theta, seq.X, seq.lengths, Y, self._spec, sw,
-                                             self.alpha, n_threads=n_threads,
+                                             self._alpha(), n_threads=n_threads,
                                              skip_alpha=self._skip_alpha)[0])
 
     def _end_epoch(self, loss, n_seen, theta, optimizer, val_data, early_stopping):
