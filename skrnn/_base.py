@@ -143,8 +143,10 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         "linear_skip": ["boolean"],
     }
 
-    # the linear skip's own penalty (see skrnn._network.init_skip), set by a first fit
+    # the linear skip's own penalty (see skrnn._network.init_skip), and whether the
+    # skip stays the ridge regression it starts at; set by a first fit
     _skip_alpha = None
+    _skip_fixed = False
 
     @abstractmethod
     def __init__(self, hidden_layer_sizes, cell, activation, solver, alpha, batch_size,
@@ -412,14 +414,14 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             Y = Y.astype(dtype, copy=False)
         if first_pass:
             self._skip_alpha = None
+            self._skip_fixed = bool(spec.skip_steps) and spec.out_activation == "identity"
             if spec.skip_steps:
                 # on the canonical (merged) samples, so that a weight and repeated
                 # samples choose the same penalty and start (a repeat is not left out
                 # of its own leave-one-out fit)
                 seq_m, Y_m, sw_m = merge_duplicates(seq, Y, sw)
                 self._skip_alpha = init_skip(theta, seq_m.X, seq_m.lengths, Y_m, spec,
-                                             sw_m,
-                                             set_weights=spec.out_activation == "identity")
+                                             sw_m, set_weights=self._skip_fixed)
                 del seq_m, Y_m, sw_m
         # ``weights_`` are views of the solver's flat vector while it trains, and the
         # same model for raw data once it is done
@@ -434,10 +436,18 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         self._weights_digest = _digest(self.weights_)
         return self
 
+    def _freeze(self, grad):
+        """``grad`` with the parts the solvers leave alone zeroed: the linear skip of a
+        squared-error regressor, which stays the ridge regression it started at."""
+        if self._skip_fixed:
+            unpack(grad, self._spec)["skip_weight"][...] = 0.0
+        return grad
+
     def _alpha(self):
-        """The penalty of the network's weights: ``alpha``, and with the linear skip
-        at least the skip's leave-one-out choice (see ``linear_skip``)."""
-        if self._skip_alpha is None:
+        """The penalty of the network's weights: ``alpha``, and beside the fixed linear
+        skip of a squared-error regressor at least the skip's leave-one-out choice
+        (see ``linear_skip``)."""
+        if not self._skip_fixed:
             return self.alpha
         return max(self.alpha, self._skip_alpha)
 
@@ -474,8 +484,10 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
     def _objective(self, spec, seq, Y, sw, n_threads=1):
         # chunks of samples from the memory budget, shared by the threads in flight
         def fun(theta):
-            return loss_and_grad(theta, seq.X, seq.lengths, Y, spec, sw, self._alpha(),
-                                 n_threads=n_threads, skip_alpha=self._skip_alpha)
+            loss, grad = loss_and_grad(theta, seq.X, seq.lengths, Y, spec, sw,
+                                       self._alpha(), n_threads=n_threads,
+                                       skip_alpha=self._skip_alpha)
+            return loss, self._freeze(grad)
 
         return fun
 
@@ -678,6 +690,7 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
                                        self._alpha(), n_threads=n_threads,
                                        dropout=self.dropout, rng=self._random_state,
                                        skip_alpha=self._skip_alpha)
+            grad = self._freeze(grad)
             if not (np.isfinite(loss) and np.isfinite(grad).all()):
                 if not last.exists:
                     _raise_not_finite_at_start(loss, seq, Y)

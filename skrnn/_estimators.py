@@ -229,14 +229,17 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         Whether a linear map of each sequence's last ``n_timesteps`` inputs (those of
         the longest training sequence, at most 1024 values; a shorter sequence repeats
         its first timestep in front) is added to the output, beside the recurrent
-        layers, as LSTNet's autoregressive component. It starts at the ridge
-        regression of the (standardised) target on those inputs, with the penalty
-        chosen by exact leave-one-out error among ``numpy.logspace(-3, 3, 13)``, and
-        keeps that penalty while the whole network trains: the network starts from
-        and is pulled toward the linear model, and the linear part carries trends
-        beyond the range of the training data, where bounded recurrent units
-        saturate. On the regression sets of the accuracy page it raised the
-        cross-validated R^2 on average; see the user guide.
+        layers, as LSTNet's autoregressive component. With ``loss='squared_error'``
+        it is the ridge regression of the (standardised) target on those inputs, with
+        the penalty chosen by exact leave-one-out error among
+        ``numpy.logspace(-3, 3, 13)``, fitted first and kept as it is; the recurrent
+        layers then model what it leaves, their weights penalised by
+        ``max(alpha, that penalty)``, so that on a noisy target they add little. The
+        linear part carries trends beyond the range of the training data, where
+        bounded recurrent units saturate. With ``loss='poisson'`` the map starts at
+        zero and trains with the network, under its own leave-one-out penalty. On the
+        regression sets of the accuracy page it raised the cross-validated R^2; see
+        the user guide.
 
     Attributes
     ----------

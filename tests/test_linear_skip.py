@@ -291,3 +291,22 @@ def test_the_window_is_cut_to_its_largest_size():
     reg = RNNRegressor(max_iter=2, segment_length=None, random_state=0).fit(X, y)
     assert reg._spec.skip_steps == SKIP_MAX_INPUTS // 5
     assert reg.weights_["skip_weight"].shape == (1, (SKIP_MAX_INPUTS // 5) * 5)
+
+
+def test_the_regressors_skip_stays_the_ridge_regression():
+    """With the squared error the skip is RidgeCV's fit on the standardised windows,
+    kept while the network trains, and its penalty floors the network's."""
+    X, y = _trend()
+    X = X[:, :, None]
+    reg = RNNRegressor(random_state=0, max_iter=20).fit(X, y)
+    W = reg._scaled(reg.weights_, inverse=True)  # the standardised model
+    A = ((X - reg._x_shift) / reg._x_scale).reshape(len(X), -1)
+    b = (y - reg._y_shift) / reg._y_scale
+    ridge = RidgeCV(alphas=SKIP_ALPHAS).fit(A, b)
+    assert reg._skip_alpha == pytest.approx(ridge.alpha_)
+    assert_allclose(W["skip_weight"][0], ridge.coef_, rtol=1e-8, atol=1e-10)
+    assert reg._alpha() == max(reg.alpha, reg._skip_alpha)
+    # the classifier's skip trains, with its own penalty only
+    clf = RNNClassifier(linear_skip=True, max_iter=5, random_state=0).fit(X, y > 10)
+    assert not clf._skip_fixed and clf._alpha() == clf.alpha
+    assert clf.weights_["skip_weight"].any()
