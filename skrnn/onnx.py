@@ -20,8 +20,9 @@ ONNX operators ``RNN``, ``GRU`` (``linear_before_reset=1``, PyTorch's GRU) and
 reordered from PyTorch's gate order (LSTM i, f, g, o -> i, o, f, c; GRU r, z, n ->
 z, r, h). ONNX Runtime implements these operators in float32 only, so float64 models
 get the same recurrences written with ``Scan`` (option ``recurrence``). Then the
-pooling (last / mean / max over each sequence's real steps), the output layer and
-its activation, and the outputs of scikit-learn's converters:
+pooling (last / mean / max over each sequence's real steps), the output layer (plus
+the linear skip's map of each sequence's last input rows) and its activation, and the
+outputs of scikit-learn's converters:
 
 - regressor: ``variable`` ``(N, n_outputs)``;
 - classifier: ``label`` ``(N,)`` (``(N, n_classes)`` for multilabel targets) and

@@ -115,6 +115,32 @@ def test_grid_regressor(cell, activation, bidirectional, pooling, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("Est", [RNNRegressor, RNNClassifier])
+def test_linear_skip(Est, dtype):
+    """The linear skip's window in the graph: sequences shorter than it (front-filled
+    with their first step), longer ones (their last steps), ragged ones, segments."""
+    for segment_length in (None, 2):
+        y = None if Est is RNNRegressor else np.arange(24) % 3
+        est = _fit(Est(hidden_layer_sizes=(3,), linear_skip=True,
+                       segment_length=segment_length), dtype, y=y)
+        assert est._spec.skip_steps == (7 if segment_length is None else 4)
+        assert est.weights_["skip_weight"].any()
+        for T in (3, 20):
+            X = _batch(dtype, T=T)
+            outputs = _run(to_onnx(est, X, zipmap=False) if Est is RNNClassifier
+                           else to_onnx(est, X), X)
+            expected = (est.predict_proba(X) if Est is RNNClassifier else est.predict(X))
+            _assert_close(outputs[-1], expected, dtype)
+        seqs = _ragged(dtype, T=20)
+        Xp, lengths = pad_sequences(seqs, dtype)
+        outputs = _run(to_onnx(est, seqs, zipmap=False) if Est is RNNClassifier
+                       else to_onnx(est, seqs), Xp, lengths)
+        expected = (est.predict_proba(seqs) if Est is RNNClassifier
+                    else est.predict(seqs))
+        _assert_close(outputs[-1], expected, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("segment_length", [2, 3])
 @pytest.mark.parametrize("cell, activation, bidirectional, pooling",
                          [("rnn", "tanh", True, "max"), ("gru", "tanh", False, "last"),
