@@ -758,7 +758,7 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         whose loss overflows, roll that update back (and un-count its epoch)."""
         seq, Y = data[0], data[1]
         spec = self._spec
-        if _loss_surely_finite(theta, spec, Y, theta.dtype):
+        if _loss_surely_finite(theta, spec, Y, theta.dtype, seq.X):
             return
         loss = loss_and_grad(theta, seq.X, seq.lengths, Y, spec, None, 0.0,
                              n_threads=n_threads)[0]
@@ -918,21 +918,26 @@ def _version():
     return __version__
 
 
-def _loss_surely_finite(theta, spec, Y, dtype):
-    """Whether the loss at the (finite) ``theta`` is finite on any finite input, without
-    a forward pass.
+def _loss_surely_finite(theta, spec, Y, dtype, X=None):
+    """Whether the loss at the (finite) ``theta`` is finite on the (finite) input ``X``,
+    without a forward pass.
 
     LSTM and GRU states, and Elman states with tanh or logistic, stay within [-1, 1]
-    whatever the input, so without the linear skip the raw outputs obey
-    ``|z_k| <= sum_j |W_out[k, j]| + |b_k|``; when that bound (plus the targets) is far
-    from overflowing, the loss is finite. Otherwise the caller evaluates the loss.
+    whatever the input, so the raw outputs obey ``|z_k| <= sum_j |W_out[k, j]| + |b_k|``
+    (plus ``sum_j |W_skip[k, j]| * max |X|`` with the linear skip); when that bound
+    (plus the targets) is far from overflowing, the loss is finite. Otherwise the
+    caller evaluates the loss.
     """
     if spec.cell == "rnn" and spec.activation not in ("tanh", "logistic"):
         return False
-    if spec.skip_steps:  # the linear skip's output grows with the input
-        return False
     W = unpack(theta, spec)
-    bound = float(np.max(np.abs(W["out_weight"]).sum(axis=1) + np.abs(W["out_bias"])))
+    rows = np.abs(W["out_weight"]).sum(axis=1) + np.abs(W["out_bias"])
+    if spec.skip_steps:  # the linear skip's output grows with the input
+        if X is None:
+            return False
+        x_max = float(np.max(np.abs(X), initial=0.0))
+        rows = rows + np.abs(W["skip_weight"]).sum(axis=1) * x_max
+    bound = float(np.max(rows))
     big = np.finfo(dtype).max
     if spec.out_activation == "exp":
         return bound < 0.5 * np.log(big)

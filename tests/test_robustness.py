@@ -1089,3 +1089,32 @@ def test_loss_surely_finite_never_vouches_for_an_infinite_loss(cell, activation,
     bounded = cell != "rnn" or activation in ("tanh", "logistic")
     assert vouched[0] == bounded
     assert not vouched[-1]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("x_scale", [1.0, 1e20])
+def test_loss_surely_finite_bounds_the_linear_skip_by_the_input(x_scale, dtype):
+    """With the linear skip the bound reads the input's largest value: a loss it
+    vouches for is finite, it vouches for fresh weights on data of scale 1, and it
+    never vouches without the input."""
+    from skrnn._network import NetworkSpec, init_params, unpack
+
+    rng = np.random.RandomState(0)
+    spec = NetworkSpec("gru", "tanh", 2, (4,), 1, "identity", skip_steps=3)
+    X = (rng.standard_normal((5, 6, 2)) * x_scale).astype(dtype)
+    Y = rng.standard_normal((6, 1)).astype(dtype)
+    vouched = []
+    for scale in [1.0, 1e3, 1e10, 1e15, float(np.finfo(dtype).max) ** 0.5]:
+        theta = init_params(spec, rng).astype(dtype)
+        unpack(theta, spec)["skip_weight"][...] = rng.standard_normal((1, 6))
+        theta *= dtype(scale)
+        assert not skrnn_base._loss_surely_finite(theta, spec, Y, dtype)
+        surely = skrnn_base._loss_surely_finite(theta, spec, Y, dtype, X)
+        vouched.append(surely)
+        if surely:
+            with np.errstate(all="ignore"):
+                loss, _ = network_loss_and_grad(theta, X, np.full(6, 5), Y, spec)
+            assert np.isfinite(loss), scale
+    # fresh weights: vouched for unless the input's size passes the bound's margin
+    assert vouched[0] == (x_scale < float(np.finfo(dtype).max) ** 0.25 / 100)
+    assert not vouched[-1]
