@@ -98,7 +98,9 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         network of standardised inputs (see Notes). The penalty is divided by the total
         sample weight when added to the loss. MLP's default is 0.0001; 0.01 did better
         on the small real datasets the defaults were chosen on, and weighs less the
-        more data there are.
+        more data there are. With ``linear_skip`` and the squared error, the
+        recurrent layers' and the output layer's weights get at least the skip's
+        leave-one-out penalty (see ``linear_skip``).
 
     batch_size : int, default='auto'
         Size of minibatches for stochastic optimizers. When set to 'auto',
