@@ -443,14 +443,6 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             unpack(grad, self._spec)["skip_weight"][...] = 0.0
         return grad
 
-    def _alpha(self):
-        """The penalty of the network's weights: ``alpha``, and beside the fixed linear
-        skip of a squared-error regressor at least the skip's leave-one-out choice
-        (see ``linear_skip``)."""
-        if not self._skip_fixed:
-            return self.alpha
-        return max(self.alpha, self._skip_alpha)
-
     def _scaled(self, weights, inverse=False):
         """``weights`` of the standardised model -> the raw-data model (or back)."""
         return fold_scaling(weights, self._spec, self._x_shift, self._x_scale,
@@ -485,7 +477,7 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         # chunks of samples from the memory budget, shared by the threads in flight
         def fun(theta):
             loss, grad = loss_and_grad(theta, seq.X, seq.lengths, Y, spec, sw,
-                                       self._alpha(), n_threads=n_threads,
+                                       self.alpha, n_threads=n_threads,
                                        skip_alpha=self._skip_alpha)
             return loss, self._freeze(grad)
 
@@ -687,7 +679,7 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             sub = seq if full_batch else seq.take(idx)
             Yb = Y if full_batch else Y[idx]
             loss, grad = loss_and_grad(theta, sub.X, sub.lengths, Yb, self._spec, sw_b,
-                                       self._alpha(), n_threads=n_threads,
+                                       self.alpha, n_threads=n_threads,
                                        dropout=self.dropout, rng=self._random_state,
                                        skip_alpha=self._skip_alpha)
             grad = self._freeze(grad)
@@ -730,7 +722,7 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             # no epoch of the model is left: the loss of the weights it keeps
             seq, Y, sw, _, _ = data
             self.loss_ = float(loss_and_grad(theta, seq.X, seq.lengths, Y, self._spec, sw,
-                                             self._alpha(), n_threads=n_threads,
+                                             self.alpha, n_threads=n_threads,
                                              skip_alpha=self._skip_alpha)[0])
 
     def _end_epoch(self, loss, n_seen, theta, optimizer, val_data, early_stopping):

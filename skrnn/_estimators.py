@@ -98,9 +98,8 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         network of standardised inputs (see Notes). The penalty is divided by the total
         sample weight when added to the loss. MLP's default is 0.0001; 0.01 did better
         on the small real datasets the defaults were chosen on, and weighs less the
-        more data there are. With ``linear_skip`` and the squared error, the
-        recurrent layers' and the output layer's weights get at least the skip's
-        leave-one-out penalty (see ``linear_skip``).
+        more data there are. The linear skip has its own penalty (see
+        ``linear_skip``).
 
     batch_size : int, default='auto'
         Size of minibatches for stochastic optimizers. When set to 'auto',
@@ -235,13 +234,11 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         it is the ridge regression of the (standardised) target on those inputs, with
         the penalty chosen by exact leave-one-out error among
         ``numpy.logspace(-3, 3, 13)``, fitted first and kept as it is; the recurrent
-        layers then model what it leaves, their weights penalised by
-        ``max(alpha, that penalty)``, so that on a noisy target they add little. The
-        linear part carries trends beyond the range of the training data, where
-        bounded recurrent units saturate. With ``loss='poisson'`` the map starts at
-        zero and trains with the network, under its own leave-one-out penalty. On the
-        regression sets of the accuracy page it raised the cross-validated R^2; see
-        the user guide.
+        layers then model what it leaves. The linear part carries trends beyond the
+        range of the training data, where bounded recurrent units saturate. With
+        ``loss='poisson'`` the map starts at zero and trains with the network, under
+        its own leave-one-out penalty. On the regression sets of the accuracy page it
+        raised the cross-validated R^2; see the user guide.
 
     Attributes
     ----------

@@ -1160,11 +1160,8 @@ def test_lbfgs_loss_is_the_regularised_mean_loss(Est, y_kind, out_activation,
         P = est.predict_proba(X)
         per_sample = -np.log(P[np.arange(n), np.searchsorted(est.classes_, y)])
     # the linear skip (the regressor's default) has its own penalty
-    # the linear skip (the regressor's default) has its own penalty, and it floors
-    # the network's
-    network_alpha = (max(alpha, est._skip_alpha) if y_kind in ("continuous", "multi-output")
-                     else alpha)
-    penalty = sum((est._skip_alpha if name == "skip_weight" else network_alpha)
+    # the linear skip (the regressor's default) has its own penalty
+    penalty = sum((est._skip_alpha if name == "skip_weight" else alpha)
                   * float(np.sum(w**2)) for name, w in
                   est._scaled(est.weights_, inverse=True).items() if "weight" in name)
     assert (est._skip_alpha is not None) == (Est is RNNRegressor)
@@ -1351,7 +1348,7 @@ def _gradient_at(est, X, y, spec):
     Xs, ys = standardised(est, X, y)
     Xt, lengths = time_major(Xs.astype(np.asarray(X).dtype))
     grad = loss_and_grad(trained_theta(est), Xt, lengths, ys.astype(Xt.dtype), spec,
-                         alpha=est._alpha(), skip_alpha=est._skip_alpha)[1]
+                         alpha=est.alpha, skip_alpha=est._skip_alpha)[1]
     return est._freeze(grad)  # the regressor's linear skip stays where it started
 
 
