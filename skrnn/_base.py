@@ -143,10 +143,8 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         "linear_skip": ["boolean"],
     }
 
-    # the linear skip's own penalty (see skrnn._network.init_skip), and whether the
-    # skip stays the ridge regression it starts at; set by a first fit
+    # the linear skip's own penalty (see skrnn._network.init_skip), set by a first fit
     _skip_alpha = None
-    _skip_fixed = False
 
     @abstractmethod
     def __init__(self, hidden_layer_sizes, cell, activation, solver, alpha, batch_size,
@@ -414,14 +412,15 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             Y = Y.astype(dtype, copy=False)
         if first_pass:
             self._skip_alpha = None
-            self._skip_fixed = bool(spec.skip_steps) and spec.out_activation == "identity"
             if spec.skip_steps:
                 # on the canonical (merged) samples, so that a weight and repeated
                 # samples choose the same penalty and start (a repeat is not left out
                 # of its own leave-one-out fit)
                 seq_m, Y_m, sw_m = merge_duplicates(seq, Y, sw)
-                self._skip_alpha = init_skip(theta, seq_m.X, seq_m.lengths, Y_m, spec,
-                                             sw_m, set_weights=self._skip_fixed)
+                # a squared-error regressor's skip starts at the ridge regression
+                self._skip_alpha = init_skip(
+                    theta, seq_m.X, seq_m.lengths, Y_m, spec, sw_m,
+                    set_weights=spec.out_activation == "identity")
                 del seq_m, Y_m, sw_m
         # ``weights_`` are views of the solver's flat vector while it trains, and the
         # same model for raw data once it is done
@@ -435,13 +434,6 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         self.weights_ = self._scaled(unpack(theta, spec))
         self._weights_digest = _digest(self.weights_)
         return self
-
-    def _freeze(self, grad):
-        """``grad`` with the parts the solvers leave alone zeroed: the linear skip of a
-        squared-error regressor, which stays the ridge regression it started at."""
-        if self._skip_fixed:
-            unpack(grad, self._spec)["skip_weight"][...] = 0.0
-        return grad
 
     def _scaled(self, weights, inverse=False):
         """``weights`` of the standardised model -> the raw-data model (or back)."""
@@ -476,10 +468,8 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
     def _objective(self, spec, seq, Y, sw, n_threads=1):
         # chunks of samples from the memory budget, shared by the threads in flight
         def fun(theta):
-            loss, grad = loss_and_grad(theta, seq.X, seq.lengths, Y, spec, sw,
-                                       self.alpha, n_threads=n_threads,
-                                       skip_alpha=self._skip_alpha)
-            return loss, self._freeze(grad)
+            return loss_and_grad(theta, seq.X, seq.lengths, Y, spec, sw, self.alpha,
+                                 n_threads=n_threads, skip_alpha=self._skip_alpha)
 
         return fun
 
@@ -682,7 +672,6 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
                                        self.alpha, n_threads=n_threads,
                                        dropout=self.dropout, rng=self._random_state,
                                        skip_alpha=self._skip_alpha)
-            grad = self._freeze(grad)
             if not (np.isfinite(loss) and np.isfinite(grad).all()):
                 if not last.exists:
                     _raise_not_finite_at_start(loss, seq, Y)
