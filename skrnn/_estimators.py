@@ -231,14 +231,13 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         the longest training sequence, at most 1024 values; a shorter sequence repeats
         its first timestep in front) is added to the output, beside the recurrent
         layers, as LSTNet's autoregressive component. With ``loss='squared_error'``
-        it is the ridge regression of the (standardised) target on those inputs, with
-        the penalty chosen by exact leave-one-out error among
-        ``numpy.logspace(-3, 3, 13)``, fitted first and kept as it is; the recurrent
-        layers then model what it leaves. The linear part carries trends beyond the
-        range of the training data, where bounded recurrent units saturate. With
-        ``loss='poisson'`` the map starts at zero and trains with the network, under
-        its own leave-one-out penalty. On the regression sets of the accuracy page it
-        raised the cross-validated R^2; see the user guide.
+        it starts at the ridge regression of the (standardised) target on those
+        inputs, with the penalty chosen by exact leave-one-out error among
+        ``numpy.logspace(-3, 3, 13)``, and trains with the network under that
+        penalty (``alpha`` penalises the rest); with ``loss='poisson'`` it starts at
+        zero. The linear part carries trends beyond the range of the training data,
+        where bounded recurrent units saturate. On the regression sets of the
+        accuracy page it raised the cross-validated R^2; see the user guide.
 
     Attributes
     ----------
