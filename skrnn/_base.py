@@ -22,6 +22,7 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._network import (
+    SKIP_MAX_INPUTS,
     NetworkSpec,
     fold_scaling,
     init_params,
@@ -145,6 +146,7 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
 
     # the linear skip's own penalty (see skrnn._network.init_skip), set by a first fit
     _skip_alpha = None
+    _skip_pending = False
 
     @abstractmethod
     def __init__(self, hidden_layer_sizes, cell, activation, solver, alpha, batch_size,
@@ -367,9 +369,25 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             skip_steps = (skip_steps_for(-(-int(seq.lengths.max()) // segment_length),
                                          seq.n_features * segment_length)
                           if getattr(self, "linear_skip", False) else 0)
+            if getattr(self, "linear_skip", False) and not skip_steps:
+                warnings.warn(
+                    f"linear_skip is off for this fit: one input row holds "
+                    f"{seq.n_features * segment_length} values "
+                    f"({seq.n_features} features x segment_length "
+                    f"{segment_length}), more than the skip's {SKIP_MAX_INPUTS}. Use a "
+                    "smaller segment_length, fewer features, or linear_skip=False.",
+                    UserWarning, stacklevel=4)
         else:
             segment_length = self._segment_length
             skip_steps = self._spec.skip_steps
+            if bool(getattr(self, "linear_skip", False)) != bool(skip_steps):
+                raise ValueError(
+                    f"{'partial_fit' if incremental else 'warm_start'} must keep the "
+                    f"network of the fitted model: it was fitted with "
+                    f"linear_skip={bool(skip_steps)}, now "
+                    f"linear_skip={bool(self.linear_skip)}. Fit a new model "
+                    "(warm_start=False) to change it."
+                )
         spec = NetworkSpec(self.cell, self.activation if self.cell == "rnn" else "tanh",
                            seq.n_features * segment_length, hidden_sizes,
                            self._n_outputs(Y), self._out_activation(Y),
@@ -411,17 +429,12 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             Y = ((Y - np.tile(self._y_shift, reps)) / np.tile(self._y_scale, reps))
             Y = Y.astype(dtype, copy=False)
         if first_pass:
+            # the linear skip starts on the training data: here for L-BFGS, after
+            # early stopping's hold-out for SGD and Adam (see _fit_stochastic)
             self._skip_alpha = None
-            if spec.skip_steps:
-                # on the canonical (merged) samples, so that a weight and repeated
-                # samples choose the same penalty and start (a repeat is not left out
-                # of its own leave-one-out fit)
-                seq_m, Y_m, sw_m = merge_duplicates(seq, Y, sw)
-                # a squared-error regressor's skip starts at the ridge regression
-                self._skip_alpha = init_skip(
-                    theta, seq_m.X, seq_m.lengths, Y_m, spec, sw_m,
-                    set_weights=spec.out_activation == "identity")
-                del seq_m, Y_m, sw_m
+            self._skip_pending = bool(spec.skip_steps)
+            if self._skip_pending and self.solver == "lbfgs":
+                self._start_skip(theta, seq, Y, sw)
         # ``weights_`` are views of the solver's flat vector while it trains, and the
         # same model for raw data once it is done
         self.weights_ = unpack(theta, spec)
@@ -434,6 +447,15 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         self.weights_ = self._scaled(unpack(theta, spec))
         self._weights_digest = _digest(self.weights_)
         return self
+
+    def _start_skip(self, theta, seq, Y, sw):
+        """The linear skip's penalty and (squared error) ridge start, on the canonical
+        (merged) samples, so that a weight and repeated samples choose the same (a
+        repeat is not left out of its own leave-one-out fit)."""
+        seq_m, Y_m, sw_m = merge_duplicates(seq, Y, sw)
+        self._skip_alpha = init_skip(theta, seq_m.X, seq_m.lengths, Y_m, self._spec, sw_m,
+                                     set_weights=self._spec.out_activation == "identity")
+        self._skip_pending = False
 
     def _scaled(self, weights, inverse=False):
         """``weights`` of the standardised model -> the raw-data model (or back)."""
@@ -551,6 +573,8 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             self.validation_scores_ = list(self.validation_scores_)
         early_stopping = self.early_stopping and not incremental
         seq, Y, sw, val_data = self._hold_out(seq, Y, sw, early_stopping)
+        if self._skip_pending:  # a first fit: the skip starts on the training part
+            self._start_skip(theta, seq, Y, sw)
         seq, Y, sw, batch_size, n_seen = self._batch_plan(seq, Y, sw)
         data = (seq, Y, sw, batch_size, n_seen)
         first_epoch = self.n_iter_
@@ -660,6 +684,7 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         else:
             order = np.arange(n_samples)
         n_updates, accumulated = 0, 0.0
+        total = float(n_samples if sw is None else sw.sum())
         for batch in gen_batches(n_samples, batch_size):
             idx = order[batch]
             sw_b = None if sw is None else sw[idx]
@@ -668,10 +693,14 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
                 continue  # a batch of zero weights carries no information
             sub = seq if full_batch else seq.take(idx)
             Yb = Y if full_batch else Y[idx]
+            # the skip's penalty shared among the minibatches by weight, so that an
+            # epoch applies it once, as the full-batch objective it was chosen for
+            skip_alpha = (None if self._skip_alpha is None
+                          else self._skip_alpha * weight / total)
             loss, grad = loss_and_grad(theta, sub.X, sub.lengths, Yb, self._spec, sw_b,
                                        self.alpha, n_threads=n_threads,
                                        dropout=self.dropout, rng=self._random_state,
-                                       skip_alpha=self._skip_alpha)
+                                       skip_alpha=skip_alpha)
             if not (np.isfinite(loss) and np.isfinite(grad).all()):
                 if not last.exists:
                     _raise_not_finite_at_start(loss, seq, Y)
@@ -881,6 +910,8 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
                 ),
                 stacklevel=2,
             )
+        if "linear_skip" in self._get_param_names():
+            state.setdefault("linear_skip", False)  # fitted before the skip existed
         super().__setstate__(state)
 
 

@@ -673,8 +673,8 @@ def _fold_target(W, spec, y_shift, y_scale, inverse):
 SKIP_ALPHAS = np.logspace(-3, 3, 13)
 
 #: The most input values the linear skip reads: its window is cut to the last rows
-#: that fit (at least one), so that its weights and its starting fit stay small
-#: (a Gram matrix of at most this size squared) whatever the sequences' length.
+#: that fit (none: no skip, when one row holds more), so that its weights and its
+#: starting fit stay small (a Gram matrix of at most this size squared).
 SKIP_MAX_INPUTS = 1024
 
 #: Samples a chunk of the starting fit's passes over the windows.
@@ -683,8 +683,9 @@ _SKIP_CHUNK = 2048
 
 def skip_steps_for(n_rows, n_features):
     """Rows of the linear skip's window: ``n_rows`` (the longest training sequence's),
-    cut to :data:`SKIP_MAX_INPUTS` values of ``n_features`` each (at least one row)."""
-    return max(1, min(int(n_rows), SKIP_MAX_INPUTS // int(n_features)))
+    cut to :data:`SKIP_MAX_INPUTS` values of ``n_features`` each; 0 (no skip) when one
+    row holds more than that."""
+    return min(int(n_rows), SKIP_MAX_INPUTS // int(n_features))
 
 
 def _windows(X, lengths, rows, S):

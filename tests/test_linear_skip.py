@@ -313,3 +313,83 @@ def test_the_regressors_skip_starts_at_the_ridge_regression():
     clf = RNNClassifier(linear_skip=True, max_iter=1, solver="sgd", momentum=0.0,
                         learning_rate_init=1e-12, random_state=0).fit(X, y > 10)
     assert np.abs(clf.weights_["skip_weight"]).max() < 1e-9
+
+
+def test_changing_the_skip_on_a_fitted_model_is_refused():
+    X, y = _trend()
+    reg = RNNRegressor(random_state=0, max_iter=2).fit(X, y)
+    before = {name: w.copy() for name, w in reg.weights_.items()}
+    with pytest.raises(ValueError, match="linear_skip=True, now linear_skip=False"):
+        reg.set_params(linear_skip=False, warm_start=True).fit(X, y)
+    with pytest.raises(ValueError, match="linear_skip"):
+        reg.partial_fit(X, y)
+    for name, w in before.items():  # nothing changed
+        assert_allclose(reg.weights_[name], w, rtol=0, atol=0)
+    plain = RNNRegressor(random_state=0, max_iter=2, linear_skip=False).fit(X, y)
+    with pytest.raises(ValueError, match="linear_skip=False, now linear_skip=True"):
+        plain.set_params(linear_skip=True).partial_fit(X, y)
+
+
+def test_a_row_wider_than_the_cap_turns_the_skip_off_with_a_warning():
+    from skrnn._network import SKIP_MAX_INPUTS
+
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((12, 3, SKIP_MAX_INPUTS + 1))
+    y = X[:, -1, 0]
+    with pytest.warns(UserWarning, match="linear_skip is off"):
+        reg = RNNRegressor(hidden_layer_sizes=(2,), max_iter=1, random_state=0).fit(X, y)
+    assert reg._spec.skip_steps == 0 and "skip_weight" not in reg.weights_
+
+
+def test_the_start_reads_only_the_training_part_with_early_stopping(monkeypatch):
+    import skrnn._base as base
+
+    seen = []
+    real = base.init_skip
+
+    def spy(theta, X, lengths, Y, spec, sample_weight=None, set_weights=True):
+        seen.append(len(lengths))
+        return real(theta, X, lengths, Y, spec, sample_weight, set_weights)
+
+    monkeypatch.setattr(base, "init_skip", spy)
+    X, y = _trend(n=100)
+    RNNRegressor(early_stopping=True, validation_fraction=0.2, max_iter=2,
+                 random_state=0).fit(X, y)
+    RNNRegressor(max_iter=2, random_state=0).fit(X, y)
+    RNNRegressor(solver="lbfgs", max_iter=2, random_state=0).fit(X, y)
+    assert seen == [80, 100, 100]
+
+
+def test_minibatches_share_the_skips_penalty(monkeypatch):
+    """An epoch of minibatches applies the skip's penalty once in all, as the
+    full-batch objective whose leave-one-out choice it is."""
+    import skrnn._base as base
+
+    penalties = []
+    real = base.loss_and_grad
+
+    def spy(*args, skip_alpha=None, **kwargs):
+        penalties.append(skip_alpha)
+        return real(*args, skip_alpha=skip_alpha, **kwargs)
+
+    monkeypatch.setattr(base, "loss_and_grad", spy)
+    X, y = _trend(n=100)
+    sw = np.random.RandomState(0).uniform(0.5, 2.0, size=100)
+    reg = RNNRegressor(batch_size=30, max_iter=1, shuffle=False, random_state=0)
+    reg.fit(X, y, sample_weight=sw)
+    batches = penalties[:4]  # 30, 30, 30 and 10 samples
+    assert sum(batches) == pytest.approx(reg._skip_alpha)
+    assert batches[0] == pytest.approx(reg._skip_alpha * sw[:30].sum() / sw.sum())
+
+
+def test_models_pickled_before_the_skip_load_without_it():
+    import pickle
+
+    X, y = _trend()
+    reg = RNNRegressor(random_state=0, max_iter=2, linear_skip=False).fit(X, y)
+    state = reg.__getstate__()
+    del state["linear_skip"]  # as a model of an earlier version
+    old = RNNRegressor.__new__(RNNRegressor)
+    old.__setstate__(state)
+    assert old.get_params()["linear_skip"] is False
+    assert_allclose(pickle.loads(pickle.dumps(old)).predict(X), reg.predict(X))
