@@ -420,6 +420,7 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             # go on from the live weights_ (which model the raw data): back to the
             # standardised model the solvers train
             theta = pack(self._scaled(self.weights_, inverse=True), spec, dtype=dtype)
+            start = (theta.copy(), self.weights_)
 
         # L-BFGS works in float64 (SciPy's line search does): so do its loss and
         # gradient, whatever X's dtype; the fitted model predicts in X's dtype
@@ -444,7 +445,12 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
                 self._fit_lbfgs(theta, seq, Y, sw, n_threads)
             else:
                 self._fit_stochastic(theta, seq, Y, sw, incremental, n_threads)
-        self.weights_ = self._scaled(unpack(theta, spec))
+        if not first_pass and np.array_equal(theta, start[0]):
+            # nothing moved (an interrupted call, say): the very weights it had, not
+            # their round trip through the scaling, which may differ in the last bit
+            self.weights_ = start[1]
+        else:
+            self.weights_ = self._scaled(unpack(theta, spec))
         self._weights_digest = _digest(self.weights_)
         return self
 
