@@ -337,14 +337,15 @@ def _forward_sorted(W, X, lengths, spec, keep_cache=True, masks=None):
     return z, pooled, (caches, pool_cache, rev, window)
 
 
-def _skip_window(X, lengths, S):
-    """The linear skip's input ``(N, S * F)``: each sequence's last ``S`` real rows of
+def _skip_window(X, lengths, S, cols=None):
+    """The linear skip's input ``(n, S * F)``: each sequence's last ``S`` real rows of
     the feature-major ``X`` ``(T, F, N)``, oldest first; a sequence shorter than ``S``
     is front-filled with its first row (so that the window is an affine function of
-    the sequence, and folding the input scaling into the weights stays exact)."""
-    N = len(lengths)
-    t = np.maximum(lengths[:, None] - S + np.arange(S), 0)  # (N, S)
-    return X[t, :, np.arange(N)[:, None]].reshape(N, -1)  # (N, S, F) -> (N, S * F)
+    the sequence, and folding the input scaling into the weights stays exact).
+    ``cols``: the sequences to read (``lengths`` are theirs), all by default."""
+    cols = np.arange(len(lengths)) if cols is None else cols
+    t = np.maximum(lengths[:, None] - S + np.arange(S), 0)  # (n, S)
+    return X[t, :, cols[:, None]].reshape(len(cols), -1)  # (n, S, F) -> (n, S * F)
 
 
 def _backward_sorted(W, delta, pooled, state, lengths, T, spec, dW, masks=None):
@@ -691,8 +692,8 @@ def skip_steps_for(n_rows, n_features):
 def _windows(X, lengths, rows, S):
     """:func:`_skip_window` of the samples ``rows`` of the time-major ``X`` ``(T, N,
     F)``, in float64."""
-    t = np.maximum(lengths[rows, None] - S + np.arange(S), 0)  # (n, S)
-    return X[t, rows[:, None]].reshape(len(rows), -1).astype(np.float64)
+    return _skip_window(X.transpose(0, 2, 1), lengths[rows], S,
+                        cols=rows).astype(np.float64)
 
 
 def init_skip(theta, X, lengths, Y, spec, sample_weight=None, set_weights=True):
