@@ -326,9 +326,7 @@ def _segment(g, x, lens, k, F):
     else:
         last = g.unsqueeze(g.op("Sub", [lens, one]), [1])  # (N, 1)
         idx = g.op("Min", [g.unsqueeze(steps, [0]), last])  # (N, S*k)
-        shape = g.op("Concat", [g.op("Shape", [idx]), g.ints([F])], axis=0)
-        idx = g.op("Expand", [g.unsqueeze(idx, [2]), shape])
-        xs = g.op("GatherElements", [x, idx], axis=1)
+        xs = _gather_steps(g, x, idx, F)
         seg_lens = g.op("Div", [g.op("Add", [lens, g.const(np.int64(k - 1), "km1",
                                                              np.int64)]), kk])
     return g.op("Reshape", [xs, g.ints([0, -1, k * F])]), seg_lens
@@ -339,19 +337,24 @@ def _skip_window(g, x, lens, S, F):
     ``(N, T, F)``, a sequence shorter than ``S`` front-filled with its first row
     (``skrnn._network._skip_window``)."""
     zero = g.const(np.int64(0), "zero", np.int64)
-    back = g.op("Sub", [g.op("Range", [zero, g.const(np.int64(S), "S", np.int64),
-                                       g.const(np.int64(1), "one", np.int64)]),
-                        g.const(np.int64(S), "S", np.int64)])  # (S,): -S ... -1
+    back = g.op("Range", [g.const(np.int64(-S), "minus_S", np.int64), zero,
+                          g.const(np.int64(1), "one", np.int64)])  # (S,): -S ... -1
     if lens is None:  # every sequence T steps long
         idx = g.op("Max", [g.op("Add", [g.dim(x, 1), back]), zero])  # (S,)
         window = g.op("Gather", [x, idx], axis=1)
     else:
         idx = g.op("Max", [g.op("Add", [g.unsqueeze(lens, [1]), g.unsqueeze(back, [0])]),
                            zero])  # (N, S)
-        shape = g.op("Concat", [g.op("Shape", [idx]), g.ints([F])], axis=0)
-        window = g.op("GatherElements", [x, g.op("Expand", [g.unsqueeze(idx, [2]),
-                                                            shape])], axis=1)
+        window = _gather_steps(g, x, idx, F)
     return g.op("Reshape", [window, g.ints([0, S * F])])
+
+
+def _gather_steps(g, x, idx, F):
+    """``x`` ``(N, T, F)`` at each sequence's own steps ``idx`` ``(N, K)``: ``(N, K,
+    F)``."""
+    shape = g.op("Concat", [g.op("Shape", [idx]), g.ints([F])], axis=0)
+    return g.op("GatherElements", [x, g.op("Expand", [g.unsqueeze(idx, [2]), shape])],
+                axis=1)
 
 
 def _native_layer(g, model, layer, x, lens32):
