@@ -11,6 +11,7 @@ import pytest
 from numpy.testing import assert_allclose
 from sklearn.linear_model import Ridge, RidgeCV
 from test_gradients import RTOL_FD, _numerical_grad, _rel_error
+from test_network_options import _problem as network_problem
 
 from skrnn import RNNClassifier, RNNRegressor
 from skrnn._network import (
@@ -21,7 +22,6 @@ from skrnn._network import (
     init_params,
     init_skip,
     loss_and_grad,
-    n_params,
     predict_raw,
     unpack,
 )
@@ -32,18 +32,10 @@ CELLS = [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")]
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
-def _problem(cell, activation, bidirectional, pooling, lengths, skip_steps, seed=0,
-             F=2, n_outputs=2, out_activation="identity"):
-    rng = np.random.RandomState(seed)
-    spec = NetworkSpec(cell, activation, F, (3, 2), n_outputs, out_activation,
-                       bidirectional, pooling, skip_steps)
-    lengths = np.asarray(lengths, dtype=np.intp)
-    X = rng.standard_normal((max(lengths), len(lengths), F))
-    for i, L in enumerate(lengths):
-        X[L:, i] = 0.0
-    Y = rng.standard_normal((len(lengths), n_outputs))
-    theta = init_params(spec, rng) + 0.1 * rng.standard_normal(n_params(spec))
-    return spec, X, lengths, Y, theta
+def _problem(cell, activation, bidirectional, pooling, lengths, skip_steps, **kwargs):
+    """test_network_options' problem, two stacked layers (3, 2), with the skip."""
+    return network_problem(cell, activation, (3, 2), bidirectional, pooling, lengths,
+                           skip_steps=skip_steps, **kwargs)
 
 
 def test_the_skip_weights_follow_the_head():

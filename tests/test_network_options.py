@@ -28,10 +28,10 @@ POOLINGS = ["last", "mean", "max"]
 
 
 def _problem(cell, activation, hidden, bidirectional, pooling, lengths, seed=0,
-             n_outputs=2, out_activation="identity", F=2):
+             n_outputs=2, out_activation="identity", F=2, skip_steps=0):
     rng = np.random.RandomState(seed)
     spec = NetworkSpec(cell, activation, F, tuple(hidden), n_outputs, out_activation,
-                       bidirectional, pooling)
+                       bidirectional, pooling, skip_steps)
     T = max(lengths)
     N = len(lengths)
     X = rng.standard_normal((T, N, F))
