@@ -146,7 +146,6 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
 
     # the linear skip's own penalty (see skrnn._network.init_skip), set by a first fit
     _skip_alpha = None
-    _skip_pending = False
 
     @abstractmethod
     def __init__(self, hidden_layer_sizes, cell, activation, solver, alpha, batch_size,
@@ -429,22 +428,23 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             reps = Y.shape[1] // len(self._y_scale)
             Y = ((Y - np.tile(self._y_shift, reps)) / np.tile(self._y_scale, reps))
             Y = Y.astype(dtype, copy=False)
+        # a first fit starts the linear skip on the training data: here for L-BFGS,
+        # after early stopping's hold-out for SGD and Adam (see _fit_stochastic)
+        start_skip = first_pass and bool(spec.skip_steps)
         if first_pass:
-            # the linear skip starts on the training data: here for L-BFGS, after
-            # early stopping's hold-out for SGD and Adam (see _fit_stochastic)
             self._skip_alpha = None
-            self._skip_pending = bool(spec.skip_steps)
-            if self._skip_pending and self.solver == "lbfgs":
-                self._start_skip(theta, seq, Y, sw)
         # ``weights_`` are views of the solver's flat vector while it trains, and the
         # same model for raw data once it is done
         self.weights_ = unpack(theta, spec)
         with compute_threads() as n_threads:
             if self.solver == "lbfgs":
                 self.__dict__.pop("_last_update", None)  # SGD/Adam's, now stale
+                if start_skip:
+                    self._start_skip(theta, seq, Y, sw)
                 self._fit_lbfgs(theta, seq, Y, sw, n_threads)
             else:
-                self._fit_stochastic(theta, seq, Y, sw, incremental, n_threads)
+                self._fit_stochastic(theta, seq, Y, sw, incremental, n_threads,
+                                     start_skip)
         if not first_pass and np.array_equal(theta, start[0]):
             # nothing moved (an interrupted call, say): the very weights it had, not
             # their round trip through the scaling, which may differ in the last bit
@@ -461,7 +461,6 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         seq_m, Y_m, sw_m = merge_duplicates(seq, Y, sw)
         self._skip_alpha = init_skip(theta, seq_m.X, seq_m.lengths, Y_m, self._spec, sw_m,
                                      set_weights=self._spec.out_activation == "identity")
-        self._skip_pending = False
 
     def _scaled(self, weights, inverse=False):
         """``weights`` of the standardised model -> the raw-data model (or back)."""
@@ -562,8 +561,10 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
     # ----------------------------------------------------------------------------------
     # SGD and Adam: the epochs of one call, in chapters
 
-    def _fit_stochastic(self, theta, seq, Y, sw, incremental, n_threads=1):
-        """Epochs of minibatch updates until convergence, ``max_iter`` or a stop.
+    def _fit_stochastic(self, theta, seq, Y, sw, incremental, n_threads=1,
+                        start_skip=False):
+        """Epochs of minibatch updates until convergence, ``max_iter`` or a stop;
+        ``start_skip``: first fit the linear skip's start on the training part.
 
         Each epoch (:meth:`_run_epoch`) updates ``theta`` minibatch by minibatch; if
         the loss or the gradient stops being finite, the last update is rolled back
@@ -579,7 +580,7 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             self.validation_scores_ = list(self.validation_scores_)
         early_stopping = self.early_stopping and not incremental
         seq, Y, sw, val_data = self._hold_out(seq, Y, sw, early_stopping)
-        if self._skip_pending:  # a first fit: the skip starts on the training part
+        if start_skip:
             self._start_skip(theta, seq, Y, sw)
         seq, Y, sw, batch_size, n_seen = self._batch_plan(seq, Y, sw)
         data = (seq, Y, sw, batch_size, n_seen)
