@@ -26,6 +26,7 @@ from ._network import (
     NetworkSpec,
     fold_scaling,
     init_params,
+    init_params_widened,
     init_skip,
     loss_and_grad,
     pack,
@@ -45,6 +46,7 @@ from ._sequences import (
     feature_stats,
     is_ragged,
     merge_duplicates,
+    normalize_each,
     segment,
     standardize,
     to_time_major,
@@ -142,10 +144,15 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         "segment_length": [Interval(Integral, 1, None, closed="left"),
                            StrOptions({"auto"}), None],
         "linear_skip": ["boolean"],
+        "sequence_norm": ["boolean"],
     }
 
     # the linear skip's own penalty (see skrnn._network.init_skip), set by a first fit
     _skip_alpha = None
+    # whether the network reads each sequence relative to itself (see
+    # skrnn._sequences.normalize_each), set by a first fit; False for models that
+    # predate the option
+    _sequence_norm = False
 
     @abstractmethod
     def __init__(self, hidden_layer_sizes, cell, activation, solver, alpha, batch_size,
@@ -262,6 +269,8 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         if not hasattr(self, "n_features_in_"):
             return
         step_features = self._spec.n_features // self._segment_length
+        if self._sequence_norm:  # shape, level and log scale of each raw feature
+            step_features //= 3
         if seq.form == "tabular" and self._fit_form == "tabular":
             # sklearn semantics: one column per timestep, the same columns as in fit
             validate_data(self, X, skip_check_array=True, reset=False)
@@ -303,7 +312,18 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         self.n_layers_ = len(spec.hidden_sizes) + 2
         self.out_activation_ = spec.out_activation
         self._spec = spec
-        self.weights_ = unpack(init_params(spec, self._random_state, dtype), spec)
+        if self._sequence_norm:
+            # the level and scale inputs start silent: the network starts as it would
+            # on the shapes alone (and as without sequence_norm on data already
+            # standardised one sequence at a time)
+            F = spec.n_features // (3 * self._segment_length)
+            shapes = [3 * F * step + f for step in range(self._segment_length)
+                      for f in range(F)]
+            theta = init_params_widened(spec, len(shapes), shapes, self._random_state,
+                                        dtype)
+        else:
+            theta = init_params(spec, self._random_state, dtype)
+        self.weights_ = unpack(theta, spec)
         self.n_iter_ = 0
         self.t_ = 0
         for attr in ("_optimizer", "_best_epoch", "_last_update"):
@@ -364,21 +384,33 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         if first_pass or not incremental or not hasattr(self, "_random_state"):
             self._random_state = check_random_state(self.random_state)
         if first_pass:
+            sequence_norm = bool(getattr(self, "sequence_norm", False))
+            n_inputs = seq.n_features * (3 if sequence_norm else 1)
             segment_length = self._choose_segment_length(seq)
             skip_steps = (skip_steps_for(-(-int(seq.lengths.max()) // segment_length),
-                                         seq.n_features * segment_length)
+                                         n_inputs * segment_length)
                           if getattr(self, "linear_skip", False) else 0)
             if getattr(self, "linear_skip", False) and not skip_steps:
                 warnings.warn(
                     f"linear_skip is off for this fit: one input row holds "
-                    f"{seq.n_features * segment_length} values "
-                    f"({seq.n_features} features x segment_length "
+                    f"{n_inputs * segment_length} values "
+                    f"({n_inputs} features x segment_length "
                     f"{segment_length}), more than the skip's {SKIP_MAX_INPUTS}. Use a "
                     "smaller segment_length, fewer features, or linear_skip=False.",
                     UserWarning, stacklevel=4)
         else:
             segment_length = self._segment_length
             skip_steps = self._spec.skip_steps
+            sequence_norm = self._sequence_norm
+            n_inputs = seq.n_features * (3 if sequence_norm else 1)
+            if bool(getattr(self, "sequence_norm", False)) != sequence_norm:
+                raise ValueError(
+                    f"{'partial_fit' if incremental else 'warm_start'} must keep the "
+                    f"network of the fitted model: it was fitted with "
+                    f"sequence_norm={sequence_norm}, now "
+                    f"sequence_norm={bool(self.sequence_norm)}. Fit a new model "
+                    "(warm_start=False) to change it."
+                )
             if bool(getattr(self, "linear_skip", False)) != bool(skip_steps):
                 raise ValueError(
                     f"{'partial_fit' if incremental else 'warm_start'} must keep the "
@@ -388,11 +420,12 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
                     "(warm_start=False) to change it."
                 )
         spec = NetworkSpec(self.cell, self.activation if self.cell == "rnn" else "tanh",
-                           seq.n_features * segment_length, hidden_sizes,
+                           n_inputs * segment_length, hidden_sizes,
                            self._n_outputs(Y), self._out_activation(Y),
                            bool(self.bidirectional), self.pooling, skip_steps)
         if first_pass:
             self._segment_length = segment_length
+            self._sequence_norm = sequence_norm
             # the statistics of the canonical (merged) samples, so that a weight and
             # repeated samples give bit-identical statistics, as they give the
             # full-batch solvers bit-identical objectives
@@ -423,7 +456,7 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
 
         # L-BFGS works in float64 (SciPy's line search does): so do its loss and
         # gradient, whatever X's dtype; the fitted model predicts in X's dtype
-        seq = segment(standardize(seq, self._x_shift, self._x_scale, dtype), segment_length)
+        seq = segment(self._network_input(seq, dtype, standardized=True), segment_length)
         if self._y_scale is not None:  # (tiled over the steps of per-step targets)
             reps = Y.shape[1] // len(self._y_scale)
             Y = ((Y - np.tile(self._y_shift, reps)) / np.tile(self._y_scale, reps))
@@ -462,9 +495,25 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         self._skip_alpha = init_skip(theta, seq_m.X, seq_m.lengths, Y_m, self._spec, sw_m,
                                      set_weights=self._spec.out_activation == "identity")
 
+    def _network_input(self, seq, dtype=None, standardized=False):
+        """What the network reads of the validated ``seq``: each sequence relative to
+        itself with ``sequence_norm`` (:func:`normalize_each`); otherwise ``seq``
+        standardised (the model the solvers train), or as it is (the raw-data model
+        of ``weights_``, which holds the scaling)."""
+        if self._sequence_norm:
+            return normalize_each(seq, self._x_shift, self._x_scale, dtype)
+        if standardized:
+            return standardize(seq, self._x_shift, self._x_scale, dtype)
+        return seq
+
     def _scaled(self, weights, inverse=False):
-        """``weights`` of the standardised model -> the raw-data model (or back)."""
-        return fold_scaling(weights, self._spec, self._x_shift, self._x_scale,
+        """``weights`` of the standardised model -> the raw-data model (or back).
+        With ``sequence_norm`` the network reads :func:`normalize_each`'s features,
+        which hold the input scaling: only the target's folds into ``weights``."""
+        x_shift, x_scale = self._x_shift, self._x_scale
+        if self._sequence_norm:
+            x_shift, x_scale = np.zeros(3 * len(x_shift)), np.ones(3 * len(x_scale))
+        return fold_scaling(weights, self._spec, x_shift, x_scale,
                             self._y_shift, self._y_scale, inverse=inverse)
 
     def _choose_segment_length(self, seq):
@@ -853,7 +902,7 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         ``return_sequences``, also the validated input (its lengths and form)."""
         check_is_fitted(self)
         seq, _ = self._validate_input(X, reset=False)
-        segmented = segment(seq, self._segment_length)
+        segmented = segment(self._network_input(seq), self._segment_length)
         compute = pooled_features if features else predict_raw if raw else predict
         with compute_threads() as n_threads:
             out = compute(self.weights_, segmented.X, segmented.lengths, self._spec,
@@ -919,6 +968,8 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             )
         if "linear_skip" in self._get_param_names():
             state.setdefault("linear_skip", False)  # fitted before the skip existed
+        if "sequence_norm" in self._get_param_names():
+            state.setdefault("sequence_norm", False)  # fitted before the option existed
         super().__setstate__(state)
 
 

@@ -239,6 +239,20 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         where bounded recurrent units saturate. On the regression sets of the
         accuracy page it raised the cross-validated R^2; see the user guide.
 
+    sequence_norm : bool, default=False
+        Whether the network reads each sequence relative to itself, as instance
+        normalisation does: each feature minus the sequence's own mean over its real
+        timesteps, divided by its own standard deviation (the shape), with two more
+        inputs per feature holding that mean and the log of that standard deviation
+        (the level and the scale, in units of the training data's spread, floored at
+        1e-6 of it), so that sequences whose levels and scales differ by orders of
+        magnitude still give the recurrent layers inputs of unit size while their
+        level and scale stay visible. The first layer then reads three inputs per
+        feature. Off by default for regression: it lowered the cross-validated R^2
+        on two of the three regression sets of the accuracy page (the level of a
+        series is what its target often follows, and the linear skip reads these
+        inputs too).
+
     Attributes
     ----------
     loss_ : float
@@ -278,7 +292,10 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         oldest first, to the outputs; it has no PyTorch counterpart. The network is
         trained on standardised inputs (and targets, for regression), and these
         arrays are the same model for the raw data: the affine maps are folded into
-        ``weight_ih_l0``, ``bias_ih_l0``, ``skip_weight`` and the output layer.
+        ``weight_ih_l0``, ``bias_ih_l0``, ``skip_weight`` and the output layer. With
+        ``sequence_norm`` the first layer and the skip read the normalised inputs
+        (``3 * n_features`` per timestep: the shapes, the levels, the log scales),
+        and only the target's scaling is folded.
         Prediction reads these arrays, so editing them in place changes the model,
         and they load into ``torch.nn.RNN/LSTM/GRU`` by name.
 
@@ -368,7 +385,7 @@ class RNNRegressor(RegressorMixin, BaseRNN):
                  early_stopping=False, validation_fraction=0.1, beta_1=0.9,
                  beta_2=0.999, epsilon=1e-8, n_iter_no_change=50, max_fun=15000,
                  clip_norm=None, pooling="max", bidirectional=True, dropout=0.0,
-                 segment_length="auto", linear_skip=True):
+                 segment_length="auto", linear_skip=True, sequence_norm=False):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, cell=cell, activation=activation,
             solver=solver, alpha=alpha, batch_size=batch_size,
@@ -382,6 +399,7 @@ class RNNRegressor(RegressorMixin, BaseRNN):
             pooling=pooling, bidirectional=bidirectional, dropout=dropout,
             segment_length=segment_length)
         self.linear_skip = linear_skip
+        self.sequence_norm = sequence_norm
 
     def _validate_targets(self, y, incremental, dtype):
         if y.ndim == 2 and y.shape[1] == 1:
@@ -661,6 +679,19 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         default: it lowered the cross-validated accuracy on the classification sets
         of the accuracy page.
 
+    sequence_norm : bool, default=True
+        Whether the network reads each sequence relative to itself, as instance
+        normalisation does: each feature minus the sequence's own mean over its real
+        timesteps, divided by its own standard deviation (the shape), with two more
+        inputs per feature holding that mean and the log of that standard deviation
+        (the level and the scale, in units of the training data's spread, floored at
+        1e-6 of it), so that sequences whose levels and scales differ by orders of
+        magnitude still give the recurrent layers inputs of unit size while their
+        level and scale stay visible. The first layer then reads three inputs per
+        feature. On by default: it raised the cross-validated accuracy on the ragged
+        set of the accuracy page, whose series span five orders of magnitude, and is
+        nearly a no-op on series that are already standardised one by one.
+
     class_weight : dict, list of dict, 'balanced' or None, default=None
         Weights associated with classes, as ``{class_label: weight}``; they multiply
         ``sample_weight``. 'balanced' uses ``n_samples / (n_classes *
@@ -709,7 +740,10 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         oldest first, to the outputs; it has no PyTorch counterpart. The network is
         trained on standardised inputs (and targets, for regression), and these
         arrays are the same model for the raw data: the affine maps are folded into
-        ``weight_ih_l0``, ``bias_ih_l0``, ``skip_weight`` and the output layer.
+        ``weight_ih_l0``, ``bias_ih_l0``, ``skip_weight`` and the output layer. With
+        ``sequence_norm`` the first layer and the skip read the normalised inputs
+        (``3 * n_features`` per timestep: the shapes, the levels, the log scales),
+        and only the target's scaling is folded.
         Prediction reads these arrays, so editing them in place changes the model,
         and they load into ``torch.nn.RNN/LSTM/GRU`` by name.
 
@@ -797,7 +831,7 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
                  n_iter_no_change=50, max_fun=15000, clip_norm=None, pooling="max",
                  bidirectional=True, dropout=0.0, segment_length="auto",
-                 linear_skip=False, class_weight=None):
+                 linear_skip=False, sequence_norm=True, class_weight=None):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, cell=cell, activation=activation,
             solver=solver, alpha=alpha, batch_size=batch_size,
@@ -811,6 +845,7 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
             pooling=pooling, bidirectional=bidirectional, dropout=dropout,
             segment_length=segment_length)
         self.linear_skip = linear_skip
+        self.sequence_norm = sequence_norm
         self.class_weight = class_weight
 
     def _weight_samples(self, y, sample_weight, incremental):

@@ -168,6 +168,26 @@ def init_params(spec, rng, dtype=np.float64):
     return theta
 
 
+def init_params_widened(spec, narrow_features, columns, rng, dtype=np.float64):
+    """:func:`init_params` of ``spec`` whose first layer reads only the input
+    ``columns`` at the start: the network :func:`init_params` draws for
+    ``narrow_features`` inputs (the same draws), its first-layer input weights placed
+    in ``columns`` of the wider ``weight_ih_l0`` and zero in the others (the linear
+    skip starts at zero, as always). So extra inputs start silent, and the network
+    starts as it would without them.
+    """
+    narrow = spec._replace(n_features=narrow_features)
+    small = unpack(init_params(narrow, rng, dtype), narrow)
+    theta = np.zeros(n_params(spec), dtype=dtype)
+    views = unpack(theta, spec)
+    for name, w in small.items():
+        if name.startswith("weight_ih_l0"):
+            views[name][:, columns] = w
+        elif name != "skip_weight":  # (which starts at zero)
+            views[name][...] = w
+    return theta
+
+
 def _batch_sizes(lengths, T):
     """Number of sequences with ``length > t`` for each step; ``lengths`` sorted
     longest first. A list of Python ints, for a fast time loop."""

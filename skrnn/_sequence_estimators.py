@@ -190,7 +190,7 @@ feature_names_in_
 
     _parameter_constraints = {
         key: value for key, value in BaseRNN._parameter_constraints.items()
-        if key not in ("pooling", "segment_length", "linear_skip")
+        if key not in ("pooling", "segment_length", "linear_skip", "sequence_norm")
     }
     _parameter_constraints["loss"] = [StrOptions({"squared_error", "poisson"})]
     _y_numeric = True
@@ -399,7 +399,7 @@ feature_names_in_
 
     _parameter_constraints = {
         key: value for key, value in BaseRNN._parameter_constraints.items()
-        if key not in ("pooling", "segment_length", "linear_skip")
+        if key not in ("pooling", "segment_length", "linear_skip", "sequence_norm")
     }
 
     def __init__(self, hidden_layer_sizes=(32,), cell="gru", activation="tanh", *,

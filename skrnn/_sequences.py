@@ -385,3 +385,45 @@ def standardize(seq, shift, scale, dtype=None):
     if len(seq.lengths) and seq.lengths.min() < T:
         X[np.arange(T)[:, None] >= seq.lengths] = 0
     return Sequences(X, seq.lengths, seq.form)
+
+
+#: ``normalize_each``'s floor of a sequence's scale, in units of the feature's scale
+#: over the training data: a constant sequence reads as 1e-6 of it.
+SCALE_FLOOR = 1e-6
+
+
+def normalize_each(seq, shift, scale, dtype=None):
+    """Each sequence read relative to itself (``sequence_norm``): ``(T, N, F)`` ->
+    ``(T, N, 3F)``, zero past each sequence's end.
+
+    With ``u = (x - shift) / scale`` (the features in the training data's units),
+    ``m_i`` and ``v_i`` the mean and variance of ``u`` over sequence ``i``'s own real
+    timesteps, and ``s_i = sqrt(v_i + SCALE_FLOOR**2)``, per feature:
+
+    - features ``[0, F)``: the shape, ``(u - m_i) / s_i``;
+    - features ``[F, 2F)``: the level, ``m_i``, at every step;
+    - features ``[2F, 3F)``: the log scale, ``log(s_i)``, at every step.
+
+    The shape is nearly the same for ``a * x + b`` as for ``x`` (``a > 0``), so
+    sequences whose levels and scales differ by orders of magnitude still give the
+    recurrent layers inputs of unit size; the level and the log scale keep what the
+    shape leaves out, in bounded units. The floor (as the ``eps`` of instance and
+    layer normalisation) keeps a constant sequence's shape zero and rounding noise
+    unamplified. Each sequence's result depends on it alone (and on ``shift`` and
+    ``scale``), never on the batch or the padding.
+    """
+    T, N, F = seq.X.shape
+    real = (np.arange(T)[:, None] < seq.lengths)[..., None]  # (T, N, 1)
+    U = np.where(real, (seq.X.astype(np.float64, copy=False) - shift) / scale, 0.0)
+    n = np.maximum(seq.lengths, 1)[:, None].astype(np.float64)  # (N, 1)
+    mean = U.sum(axis=0) / n  # (N, F)
+    dev = np.where(real, U - mean, 0.0)
+    var = np.einsum("tnf,tnf->nf", dev, dev) / n
+    std = np.sqrt(var + SCALE_FLOOR ** 2)
+    shape = dev / std
+    log_scale = np.log(std)
+    out = np.empty((T, N, 3 * F), seq.X.dtype if dtype is None else dtype)
+    out[..., :F] = shape
+    out[..., F:2 * F] = np.where(real, mean, 0.0)
+    out[..., 2 * F:] = np.where(real, log_scale, 0.0)
+    return Sequences(out, seq.lengths, seq.form)

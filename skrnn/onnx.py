@@ -62,6 +62,7 @@ import numpy as np
 
 from ._estimators import RNNClassifier, RNNRegressor
 from ._sequence_estimators import RNNSequenceClassifier, RNNSequenceRegressor
+from ._sequences import SCALE_FLOOR
 
 try:
     from onnx import TensorProto, helper, numpy_helper
@@ -306,7 +307,46 @@ def _input_dtype(variable):
 
 
 def _step_features(model):
-    return model._spec.n_features // model._segment_length
+    """Features per timestep of the model's input (before ``sequence_norm`` makes
+    three of each)."""
+    F = model._spec.n_features // model._segment_length
+    return F // 3 if getattr(model, "_sequence_norm", False) else F
+
+
+def _normalize_each(g, x, lens, shift, scale):
+    """``sequence_norm``: ``x`` ``(N, T, F)`` -> ``(N, T, 3F)``, each sequence's shape,
+    level and log scale over its own real steps (``skrnn._sequences.normalize_each``),
+    zero past its end. Computed in float64, as skrnn does: in float32, a sequence far
+    from zero and of small scale would lose its shape's digits to the subtraction."""
+    f8 = np.float64
+
+    def c(value, seed):
+        return g.const(np.asarray(value, f8), seed, f8)
+
+    def real(v):  # zero past the end
+        return v if mask is None else g.op("Where", [mask, v, c(0.0, "zero_d")])
+
+    u = g.op("Div", [g.op("Sub", [g.cast(x, TensorProto.DOUBLE), c(shift, "x_shift")]),
+                     c(scale, "x_scale")])
+    if lens is None:  # every sequence T steps long
+        mask = None
+        n = g.cast(g.dim(x, 1), TensorProto.DOUBLE)
+    else:
+        t = g.op("Range", [g.const(np.int64(0), "zero", np.int64), g.dim(x, 1),
+                           g.const(np.int64(1), "one", np.int64)])
+        mask = g.unsqueeze(g.op("Less", [g.unsqueeze(t, [0]), g.unsqueeze(lens, [1])]),
+                           [2])  # (N, T, 1)
+        u = real(u)
+        n = g.cast(g.unsqueeze(lens, [1, 2]), TensorProto.DOUBLE)  # (N, 1, 1)
+    mean = g.op("Div", [g.reduce("ReduceSum", u, [1], keepdims=1), n])  # (N, 1, F)
+    dev = real(g.op("Sub", [u, mean]))
+    var = g.op("Div", [g.reduce("ReduceSum", g.op("Mul", [dev, dev]), [1], keepdims=1),
+                       n])
+    std = g.op("Sqrt", [g.op("Add", [var, c(SCALE_FLOOR ** 2, "floor2")])])
+    size = g.op("Shape", [x])
+    parts = [g.op("Div", [dev, std]), real(g.op("Expand", [mean, size])),
+             real(g.op("Expand", [g.op("Log", [std]), size]))]
+    return g.cast(g.op("Concat", parts, axis=2), g.proto)
 
 
 def _segment(g, x, lens, k, F):
@@ -532,6 +572,9 @@ def _network(g, model, x, lens, recurrence):
     F = _step_features(model)
     if lens is not None:
         lens = g.cast(lens, TensorProto.INT64)
+    if getattr(model, "_sequence_norm", False):
+        x = _normalize_each(g, x, lens, model._x_shift, model._x_scale)
+        F *= 3
     if model._segment_length > 1:
         x, lens = _segment(g, x, lens, model._segment_length, F)
     window = (_skip_window(g, x, lens, spec.skip_steps, spec.n_features)

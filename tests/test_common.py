@@ -38,6 +38,10 @@ ESTIMATORS = [
     # classifier, with segments; the regressor without it
     RNNClassifier(linear_skip=True, segment_length=2, random_state=0),
     RNNRegressor(linear_skip=False, random_state=0),
+    # each sequence read relative to itself: the classifier's default (every
+    # RNNClassifier above but those that turn it off); the regressor with it and the skip
+    RNNClassifier(sequence_norm=False, random_state=0),
+    RNNRegressor(sequence_norm=True, segment_length=2, random_state=0),
 ]
 
 

@@ -116,6 +116,40 @@ def test_grid_regressor(cell, activation, bidirectional, pooling, dtype):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("Est", [RNNRegressor, RNNClassifier])
+def test_sequence_norm(Est, dtype):
+    """Each sequence read relative to itself in the graph: levels and scales far
+    apart, a constant sequence, equal lengths and ragged ones, segments, the skip."""
+    rng = np.random.RandomState(3)
+
+    def spread(seqs):  # scales 1e-2 to 1e2 and levels -50 to 50, one constant
+        out = [(x * 10.0 ** rng.uniform(-2, 2) + rng.uniform(-50, 50)).astype(dtype)
+               for x in seqs]
+        out[0][:] = 3.0
+        return out
+
+    for segment_length, skip in ((None, False), (2, True)):
+        y = None if Est is RNNRegressor else np.arange(24) % 3
+        est = _fit(Est(hidden_layer_sizes=(3,), sequence_norm=True, linear_skip=skip,
+                       segment_length=segment_length), dtype, y=y)
+        assert est._spec.n_features == 3 * N_FEATURES * (segment_length or 1)
+        X = np.stack(spread(list(_batch(dtype, n=6))))
+        outputs = _run(to_onnx(est, X, zipmap=False) if Est is RNNClassifier
+                       else to_onnx(est, X), X)
+        expected = (est.predict_proba(X) if Est is RNNClassifier else est.predict(X))
+        _assert_close(outputs[-1], expected, dtype)
+        seqs = spread(_ragged(dtype, T=9))
+        Xp, lengths = pad_sequences(seqs, dtype)
+        outputs = _run(to_onnx(est, seqs, zipmap=False) if Est is RNNClassifier
+                       else to_onnx(est, seqs), Xp, lengths)
+        expected = (est.predict_proba(seqs) if Est is RNNClassifier
+                    else est.predict(seqs))
+        _assert_close(outputs[-1], expected, dtype)
+        (feats,) = _run(to_onnx(est, seqs, transform=True), Xp, lengths)
+        _assert_close(feats, est.transform(seqs), dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("Est", [RNNRegressor, RNNClassifier])
 def test_linear_skip(Est, dtype):
     """The linear skip's window in the graph: sequences shorter than it (front-filled
     with their first step), longer ones (their last steps), ragged ones, segments."""
