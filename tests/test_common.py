@@ -35,8 +35,9 @@ ESTIMATORS = [
     RNNClassifier(solver="lbfgs", class_weight="balanced", bidirectional=True,
                   max_iter=100, random_state=0),
     # the linear skip: the regressor's default (also with L-BFGS, above); on the
-    # classifier, with segments; the regressor without it
-    RNNClassifier(linear_skip=True, segment_length=2, random_state=0),
+    # classifier, with segments, on the raw window; the regressor without it
+    RNNClassifier(linear_skip=True, sequence_norm=False, segment_length=2,
+                  random_state=0),
     RNNRegressor(linear_skip=False, random_state=0),
     # each sequence read relative to itself: the classifier's default (every
     # RNNClassifier above but those that turn it off); the regressor with it and the skip

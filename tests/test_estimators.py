@@ -1097,11 +1097,12 @@ def test_stochastic_fitted_attributes(Est, solver, rng):
     shapes = {name: w.shape for name, w in est.weights_.items()}
     if Est is RNNRegressor:
         assert shapes["skip_weight"] == (1, 4 * 3)  # every step of every feature
-    assert shapes["weight_ih_l0"] == (4 * 5, 3)
+    # the classifier reads each feature's shape, level and scale (sequence_norm)
+    assert shapes["weight_ih_l0"] == (4 * 5, 9 if Est is RNNClassifier else 3)
     assert shapes["weight_hh_l0"] == (4 * 5, 5)
     assert shapes["bias_ih_l0"] == shapes["bias_hh_l0"] == (4 * 5,)
     # bidirectional (the default): the next layer and the head read both directions
-    assert shapes["weight_ih_l0_reverse"] == (4 * 5, 3)
+    assert shapes["weight_ih_l0_reverse"] == shapes["weight_ih_l0"]
     assert shapes["weight_ih_l1"] == shapes["weight_ih_l1_reverse"] == (4 * 3, 2 * 5)
     assert shapes["weight_hh_l1"] == (4 * 3, 3)
     assert shapes["out_weight"] == (1, 2 * 3)
