@@ -14,8 +14,9 @@ The graph
 Input ``X``: a float tensor ``(N, T, F)`` (batch-first, as ``predict``), or ``(N, T)``
 for univariate sequences, with dynamic ``N`` and ``T``; optionally a second input, a
 1-D int64 (or int32) tensor ``(N,)`` of per-sequence lengths, for ragged batches
-padded to a common ``T`` (the padding is never read). The recurrent layers are the
-ONNX operators ``RNN``, ``GRU`` (``linear_before_reset=1``, PyTorch's GRU) and
+padded to a common ``T`` (the padding is never read). With ``sequence_norm`` each
+sequence's shape, level and log scale are computed first, in float64. The recurrent
+layers are the ONNX operators ``RNN``, ``GRU`` (``linear_before_reset=1``, PyTorch's GRU) and
 ``LSTM``, with ``sequence_lens`` and ``direction='bidirectional'``, their weights
 reordered from PyTorch's gate order (LSTM i, f, g, o -> i, o, f, c; GRU r, z, n ->
 z, r, h). ONNX Runtime implements these operators in float32 only, so float64 models
