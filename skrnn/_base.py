@@ -268,9 +268,10 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             return
         if not hasattr(self, "n_features_in_"):
             return
-        step_features = self._spec.n_features // self._segment_length
-        if self._sequence_norm:  # shape, level and log scale of each raw feature
-            step_features //= 3
+        step_features = self._spec.n_features // (
+            # with sequence_norm, each feature's shape a step, its level and log scale
+            # once a segment
+            self._segment_length + 2 if self._sequence_norm else self._segment_length)
         if seq.form == "tabular" and self._fit_form == "tabular":
             # sklearn semantics: one column per timestep, the same columns as in fit
             validate_data(self, X, skip_check_array=True, reset=False)
@@ -316,11 +317,9 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             # the level and scale inputs start silent: the network starts as it would
             # on the shapes alone (and as without sequence_norm on data already
             # standardised one sequence at a time)
-            F = spec.n_features // (3 * self._segment_length)
-            shapes = [3 * F * step + f for step in range(self._segment_length)
-                      for f in range(F)]
-            theta = init_params_widened(spec, len(shapes), shapes, self._random_state,
-                                        dtype)
+            shapes = spec.n_features - 2 * (spec.n_features // (self._segment_length + 2))
+            theta = init_params_widened(spec, shapes, np.arange(shapes),
+                                        self._random_state, dtype)
         else:
             theta = init_params(spec, self._random_state, dtype)
         self.weights_ = unpack(theta, spec)
@@ -385,24 +384,26 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             self._random_state = check_random_state(self.random_state)
         if first_pass:
             sequence_norm = bool(getattr(self, "sequence_norm", False))
-            n_inputs = seq.n_features * (3 if sequence_norm else 1)
             segment_length = self._choose_segment_length(seq)
+            # one input row: segment_length steps of each feature (and with
+            # sequence_norm, each feature's level and log scale once)
+            n_inputs = seq.n_features * (segment_length + 2 * sequence_norm)
             skip_steps = (skip_steps_for(-(-int(seq.lengths.max()) // segment_length),
-                                         n_inputs * segment_length)
+                                         n_inputs)
                           if getattr(self, "linear_skip", False) else 0)
             if getattr(self, "linear_skip", False) and not skip_steps:
                 warnings.warn(
                     f"linear_skip is off for this fit: one input row holds "
-                    f"{n_inputs * segment_length} values "
-                    f"({n_inputs} features x segment_length "
-                    f"{segment_length}), more than the skip's {SKIP_MAX_INPUTS}. Use a "
+                    f"{n_inputs} values ({seq.n_features} features x segment_length "
+                    f"{segment_length}{' + 2' if sequence_norm else ''}), more than the "
+                    f"skip's {SKIP_MAX_INPUTS}. Use a "
                     "smaller segment_length, fewer features, or linear_skip=False.",
                     UserWarning, stacklevel=4)
         else:
             segment_length = self._segment_length
             skip_steps = self._spec.skip_steps
             sequence_norm = self._sequence_norm
-            n_inputs = seq.n_features * (3 if sequence_norm else 1)
+            n_inputs = seq.n_features * (segment_length + 2 * sequence_norm)
             if bool(getattr(self, "sequence_norm", False)) != sequence_norm:
                 raise ValueError(
                     f"{'partial_fit' if incremental else 'warm_start'} must keep the "
@@ -420,7 +421,7 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
                     "(warm_start=False) to change it."
                 )
         spec = NetworkSpec(self.cell, self.activation if self.cell == "rnn" else "tanh",
-                           n_inputs * segment_length, hidden_sizes,
+                           n_inputs, hidden_sizes,
                            self._n_outputs(Y), self._out_activation(Y),
                            bool(self.bidirectional), self.pooling, skip_steps)
         if first_pass:
@@ -456,7 +457,7 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
 
         # L-BFGS works in float64 (SciPy's line search does): so do its loss and
         # gradient, whatever X's dtype; the fitted model predicts in X's dtype
-        seq = segment(self._network_input(seq, dtype, standardized=True), segment_length)
+        seq = self._network_input(seq, dtype, standardized=True)
         if self._y_scale is not None:  # (tiled over the steps of per-step targets)
             reps = Y.shape[1] // len(self._y_scale)
             Y = ((Y - np.tile(self._y_shift, reps)) / np.tile(self._y_scale, reps))
@@ -496,15 +497,16 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
                                      set_weights=self._spec.out_activation == "identity")
 
     def _network_input(self, seq, dtype=None, standardized=False):
-        """What the network reads of the validated ``seq``: each sequence relative to
-        itself with ``sequence_norm`` (:func:`normalize_each`); otherwise ``seq``
-        standardised (the model the solvers train), or as it is (the raw-data model
-        of ``weights_``, which holds the scaling)."""
+        """What the network reads of the validated ``seq``, in segments: each sequence
+        relative to itself with ``sequence_norm`` (:func:`normalize_each`); otherwise
+        ``seq`` standardised (the model the solvers train), or as it is (the raw-data
+        model of ``weights_``, which holds the scaling)."""
+        k = self._segment_length
         if self._sequence_norm:
-            return normalize_each(seq, self._x_shift, self._x_scale, dtype)
+            return normalize_each(seq, self._x_shift, self._x_scale, dtype, k)
         if standardized:
-            return standardize(seq, self._x_shift, self._x_scale, dtype)
-        return seq
+            seq = standardize(seq, self._x_shift, self._x_scale, dtype)
+        return segment(seq, k)
 
     def _scaled(self, weights, inverse=False):
         """``weights`` of the standardised model -> the raw-data model (or back).
@@ -512,7 +514,7 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         which hold the input scaling: only the target's folds into ``weights``."""
         x_shift, x_scale = self._x_shift, self._x_scale
         if self._sequence_norm:
-            x_shift, x_scale = np.zeros(3 * len(x_shift)), np.ones(3 * len(x_scale))
+            x_shift, x_scale = np.zeros(self._spec.n_features), np.ones(self._spec.n_features)
         return fold_scaling(weights, self._spec, x_shift, x_scale,
                             self._y_shift, self._y_scale, inverse=inverse)
 
@@ -902,7 +904,7 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         ``return_sequences``, also the validated input (its lengths and form)."""
         check_is_fitted(self)
         seq, _ = self._validate_input(X, reset=False)
-        segmented = segment(self._network_input(seq), self._segment_length)
+        segmented = self._network_input(seq)
         compute = pooled_features if features else predict_raw if raw else predict
         with compute_threads() as n_threads:
             out = compute(self.weights_, segmented.X, segmented.lengths, self._spec,

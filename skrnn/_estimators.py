@@ -247,11 +247,12 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         (the level and the scale, in units of the training data's spread, floored at
         1e-6 of it), so that sequences whose levels and scales differ by orders of
         magnitude still give the recurrent layers inputs of unit size while their
-        level and scale stay visible. The first layer then reads three inputs per
-        feature. Off by default for regression: it lowered the cross-validated R^2
-        on two of the three regression sets of the accuracy page (the level of a
-        series is what its target often follows, and the linear skip reads these
-        inputs too).
+        level and scale stay visible. Each input row of the first layer then holds
+        ``segment_length`` steps of the shapes, then the levels and the log scales
+        once. Off by default for regression: it lowered the cross-validated R^2 on
+        two of the three regression sets of the accuracy page (the level of a series
+        is what its target often follows, and the linear skip reads these inputs
+        too).
 
     Attributes
     ----------
@@ -294,8 +295,8 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         arrays are the same model for the raw data: the affine maps are folded into
         ``weight_ih_l0``, ``bias_ih_l0``, ``skip_weight`` and the output layer. With
         ``sequence_norm`` the first layer and the skip read the normalised inputs
-        (``3 * n_features`` per timestep: the shapes, the levels, the log scales),
-        and only the target's scaling is folded.
+        (``(segment_length + 2) * n_features`` a row: the shapes of its steps, then
+        the levels and the log scales), and only the target's scaling is folded.
         Prediction reads these arrays, so editing them in place changes the model,
         and they load into ``torch.nn.RNN/LSTM/GRU`` by name.
 
@@ -687,8 +688,9 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         (the level and the scale, in units of the training data's spread, floored at
         1e-6 of it), so that sequences whose levels and scales differ by orders of
         magnitude still give the recurrent layers inputs of unit size while their
-        level and scale stay visible. The first layer then reads three inputs per
-        feature. On by default: it raised the cross-validated accuracy on the ragged
+        level and scale stay visible. Each input row of the first layer then holds
+        ``segment_length`` steps of the shapes, then the levels and the log scales
+        once. On by default: it raised the cross-validated accuracy on the ragged
         set of the accuracy page, whose series span five orders of magnitude, and is
         nearly a no-op on series that are already standardised one by one.
 
@@ -742,8 +744,8 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         arrays are the same model for the raw data: the affine maps are folded into
         ``weight_ih_l0``, ``bias_ih_l0``, ``skip_weight`` and the output layer. With
         ``sequence_norm`` the first layer and the skip read the normalised inputs
-        (``3 * n_features`` per timestep: the shapes, the levels, the log scales),
-        and only the target's scaling is folded.
+        (``(segment_length + 2) * n_features`` a row: the shapes of its steps, then
+        the levels and the log scales), and only the target's scaling is folded.
         Prediction reads these arrays, so editing them in place changes the model,
         and they load into ``torch.nn.RNN/LSTM/GRU`` by name.
 

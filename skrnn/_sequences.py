@@ -392,17 +392,19 @@ def standardize(seq, shift, scale, dtype=None):
 SCALE_FLOOR = 1e-6
 
 
-def normalize_each(seq, shift, scale, dtype=None):
-    """Each sequence read relative to itself (``sequence_norm``): ``(T, N, F)`` ->
-    ``(T, N, 3F)``, zero past each sequence's end.
+def normalize_each(seq, shift, scale, dtype=None, k=1):
+    """Each sequence read relative to itself (``sequence_norm``), in segments of ``k``
+    steps: ``(T, N, F)`` -> ``(ceil(T / k), N, (k + 2) F)``, zero past each sequence's
+    last segment.
 
     With ``u = (x - shift) / scale`` (the features in the training data's units),
     ``m_i`` and ``v_i`` the mean and variance of ``u`` over sequence ``i``'s own real
     timesteps, and ``s_i = sqrt(v_i + SCALE_FLOOR**2)``, per feature:
 
-    - features ``[0, F)``: the shape, ``(u - m_i) / s_i``;
-    - features ``[F, 2F)``: the level, ``m_i``, at every step;
-    - features ``[2F, 3F)``: the log scale, ``log(s_i)``, at every step.
+    - features ``[0, kF)``: the shape, ``(u - m_i) / s_i``, read ``k`` steps at a time
+      as :func:`segment` reads them;
+    - features ``[kF, kF + F)``: the level, ``m_i``, once a segment;
+    - features ``[kF + F, kF + 2F)``: the log scale, ``log(s_i)``, once a segment.
 
     The shape is nearly the same for ``a * x + b`` as for ``x`` (``a > 0``), so
     sequences whose levels and scales differ by orders of magnitude still give the
@@ -413,17 +415,19 @@ def normalize_each(seq, shift, scale, dtype=None):
     ``scale``), never on the batch or the padding.
     """
     T, N, F = seq.X.shape
+    dtype = seq.X.dtype if dtype is None else dtype
     real = (np.arange(T)[:, None] < seq.lengths)[..., None]  # (T, N, 1)
     U = np.where(real, (seq.X.astype(np.float64, copy=False) - shift) / scale, 0.0)
     n = np.maximum(seq.lengths, 1)[:, None].astype(np.float64)  # (N, 1)
     mean = U.sum(axis=0) / n  # (N, F)
     dev = np.where(real, U - mean, 0.0)
-    var = np.einsum("tnf,tnf->nf", dev, dev) / n
-    std = np.sqrt(var + SCALE_FLOOR ** 2)
-    shape = dev / std
-    log_scale = np.log(std)
-    out = np.empty((T, N, 3 * F), seq.X.dtype if dtype is None else dtype)
-    out[..., :F] = shape
-    out[..., F:2 * F] = np.where(real, mean, 0.0)
-    out[..., 2 * F:] = np.where(real, log_scale, 0.0)
-    return Sequences(out, seq.lengths, seq.form)
+    std = np.sqrt(np.einsum("tnf,tnf->nf", dev, dev) / n + SCALE_FLOOR ** 2)
+    shape = segment(Sequences((dev / std).astype(dtype, copy=False), seq.lengths,
+                              seq.form), k)
+    S = shape.X.shape[0]
+    out = np.zeros((S, N, (k + 2) * F), dtype)
+    out[..., :k * F] = shape.X
+    out[..., k * F:(k + 1) * F] = mean
+    out[..., (k + 1) * F:] = np.log(std)
+    out[np.arange(S)[:, None] >= shape.lengths, k * F:] = 0.0
+    return Sequences(out, shape.lengths, seq.form)

@@ -308,17 +308,18 @@ def _input_dtype(variable):
 
 
 def _step_features(model):
-    """Features per timestep of the model's input (before ``sequence_norm`` makes
-    three of each)."""
-    F = model._spec.n_features // model._segment_length
-    return F // 3 if getattr(model, "_sequence_norm", False) else F
+    """Features per timestep of the model's input (with ``sequence_norm`` a row holds
+    ``segment_length`` steps of each feature's shape, then its level and log scale)."""
+    k = model._segment_length
+    return model._spec.n_features // (k + 2 if model._sequence_norm else k)
 
 
 def _normalize_each(g, x, lens, shift, scale):
-    """``sequence_norm``: ``x`` ``(N, T, F)`` -> ``(N, T, 3F)``, each sequence's shape,
-    level and log scale over its own real steps (``skrnn._sequences.normalize_each``),
-    zero past its end. Computed in float64, as skrnn does: in float32, a sequence far
-    from zero and of small scale would lose its shape's digits to the subtraction."""
+    """``sequence_norm``: ``x`` ``(N, T, F)`` -> the shape ``(N, T, F)``, zero past each
+    sequence's end, and the level and log scale ``(N, 1, 2F)``, over each sequence's
+    own real steps (``skrnn._sequences.normalize_each``). Computed in float64, as
+    skrnn does: in float32, a sequence far from zero and of small scale would lose
+    its shape's digits to the subtraction."""
     f8 = np.float64
 
     def c(value, seed):
@@ -344,10 +345,8 @@ def _normalize_each(g, x, lens, shift, scale):
     var = g.op("Div", [g.reduce("ReduceSum", g.op("Mul", [dev, dev]), [1], keepdims=1),
                        n])
     std = g.op("Sqrt", [g.op("Add", [var, c(SCALE_FLOOR ** 2, "floor2")])])
-    size = g.op("Shape", [x])
-    parts = [g.op("Div", [dev, std]), real(g.op("Expand", [mean, size])),
-             real(g.op("Expand", [g.op("Log", [std]), size]))]
-    return g.cast(g.op("Concat", parts, axis=2), g.proto)
+    stats = g.op("Concat", [mean, g.op("Log", [std])], axis=2)
+    return g.cast(g.op("Div", [dev, std]), g.proto), g.cast(stats, g.proto)
 
 
 def _segment(g, x, lens, k, F):
@@ -573,11 +572,15 @@ def _network(g, model, x, lens, recurrence):
     F = _step_features(model)
     if lens is not None:
         lens = g.cast(lens, TensorProto.INT64)
-    if getattr(model, "_sequence_norm", False):
-        x = _normalize_each(g, x, lens, model._x_shift, model._x_scale)
-        F *= 3
+    stats = None
+    if model._sequence_norm:
+        x, stats = _normalize_each(g, x, lens, model._x_shift, model._x_scale)
     if model._segment_length > 1:
         x, lens = _segment(g, x, lens, model._segment_length, F)
+    if stats is not None:  # each row: its steps' shapes, then the level and log scale
+        rows = g.op("Slice", [g.op("Shape", [x]), g.ints([0]), g.ints([2])])  # (N, S)
+        size = g.op("Concat", [rows, g.ints([2 * F])], axis=0)
+        x = g.op("Concat", [x, g.op("Expand", [stats, size])], axis=2)
     window = (_skip_window(g, x, lens, spec.skip_steps, spec.n_features)
               if spec.skip_steps else None)
     x = g.op("Transpose", [x], perm=[1, 0, 2])  # (T, N, F_0), time-major

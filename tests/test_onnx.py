@@ -131,7 +131,7 @@ def test_sequence_norm(Est, dtype):
         y = None if Est is RNNRegressor else np.arange(24) % 3
         est = _fit(Est(hidden_layer_sizes=(3,), sequence_norm=True, linear_skip=skip,
                        segment_length=segment_length), dtype, y=y)
-        assert est._spec.n_features == 3 * N_FEATURES * (segment_length or 1)
+        assert est._spec.n_features == N_FEATURES * ((segment_length or 1) + 2)
         X = np.stack(spread(list(_batch(dtype, n=6))))
         outputs = _run(to_onnx(est, X, zipmap=False) if Est is RNNClassifier
                        else to_onnx(est, X), X)

@@ -103,9 +103,8 @@ def test_the_network_reads_the_normalised_features():
     y = np.arange(20) % 3
     clf = RNNClassifier(hidden_layer_sizes=(4,), segment_length=2, max_iter=3,
                         random_state=0).fit(seqs, y)
-    assert clf._spec.n_features == 3 * 2 * 2 and clf.n_features_in_ == 2
-    features = segment(normalize_each(check_ragged(seqs), clf._x_shift,
-                                      clf._x_scale), 2)
+    assert clf._spec.n_features == (2 + 2) * 2 and clf.n_features_in_ == 2
+    features = normalize_each(check_ragged(seqs), clf._x_shift, clf._x_scale, k=2)
     expected = predict(clf.weights_, features.X, features.lengths, clf._spec)
     assert_allclose(clf.predict_proba(seqs), expected, rtol=1e-12)
 
@@ -159,7 +158,8 @@ def test_nearly_a_no_op_on_sequences_standardised_one_by_one(segment_length):
     X = (X - X.mean(axis=1, keepdims=True)) / X.std(axis=1, keepdims=True)
     fits = [RNNClassifier(sequence_norm=norm, segment_length=segment_length,
                           max_iter=10, random_state=0).fit(X, y) for norm in (True, False)]
-    assert fits[0]._spec.n_features == 3 * fits[1]._spec.n_features
+    k = segment_length or 1
+    assert fits[0]._spec.n_features == (k + 2) / k * fits[1]._spec.n_features
     assert_allclose(fits[0].predict_proba(X), fits[1].predict_proba(X), rtol=1e-5,
                     atol=1e-7)
 
@@ -180,3 +180,18 @@ def test_the_widened_start_is_the_narrow_one_in_its_columns():
             assert not w.any()
         else:
             assert_allclose(w, V[name], rtol=0, atol=0)
+
+
+def test_segments_read_the_shapes_k_steps_a_row_and_the_statistics_once():
+    seqs = _ragged(seed=2)
+    seq = check_ragged(seqs)
+    shift, scale = np.array([1.0, -2.0]), np.array([3.0, 0.5])
+    steps = normalize_each(seq, shift, scale)  # k = 1: (T, N, 3F)
+    rows = normalize_each(seq, shift, scale, k=3)
+    expected = segment(steps._replace(X=np.ascontiguousarray(steps.X[..., :2])), 3)
+    assert_allclose(rows.lengths, expected.lengths)
+    assert_allclose(rows.X[..., :6], expected.X, rtol=0, atol=0)
+    for i, n_rows in enumerate(rows.lengths):
+        assert_allclose(rows.X[:n_rows, i, 6:], np.tile(steps.X[0, i, 2:], (n_rows, 1)),
+                        rtol=0, atol=0)
+        assert not rows.X[n_rows:, i].any()  # zero past the last segment
