@@ -93,13 +93,16 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         - 'sgd' refers to stochastic gradient descent.
         - 'adam' refers to the stochastic optimizer of Kingma and Ba.
 
-    alpha : float, default=0.01
+    alpha : float, default=1.0
         Strength of the L2 regularization term on the weights (not the biases) of the
         network of standardised inputs (see Notes). The penalty is divided by the total
-        sample weight when added to the loss. MLP's default is 0.0001; 0.01 did better
-        on the small real datasets the defaults were chosen on, and weighs less the
-        more data there are. The linear skip has its own penalty (see
-        ``linear_skip``).
+        sample weight when added to the loss, so it weighs less the more data there
+        are. MLP's default is 0.0001; on the small real regression sets the defaults
+        were chosen on, the recurrent layers overfitted with less (with 0.01, on the
+        70 windows of the Nile series: a training RMSE of 4.5 against 237 on the
+        test years), and 1.0 did best in cross-validation and in forecasting
+        validation, while still learning the nonlinear adding problem. The linear
+        skip has its own penalty (see ``linear_skip``).
 
     batch_size : int, default='auto'
         Size of minibatches for stochastic optimizers. When set to 'auto',
@@ -379,7 +382,7 @@ class RNNRegressor(RegressorMixin, BaseRNN):
     _y_numeric = True
 
     def __init__(self, loss="squared_error", hidden_layer_sizes=(32,), cell="gru",
-                 activation="tanh", *, solver="adam", alpha=0.01, batch_size="auto",
+                 activation="tanh", *, solver="adam", alpha=1.0, batch_size="auto",
                  learning_rate="constant", learning_rate_init=0.01, power_t=0.5,
                  max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False,
                  warm_start=False, momentum=0.9, nesterovs_momentum=True,
