@@ -19,7 +19,11 @@ state or the mean of both directions' states), and ``steps`` (one target a times
 ``RNNSequenceRegressor`` against a ``Linear`` on every output of the PyTorch module).
 ``skip`` is ``last`` with the linear skip (``linear_skip=True``; PyTorch: a ``Linear``
 on the flattened window added to the head's output); the other variants run without
-it. skrnn reads one timestep at a time here (``segment_length=None``), as PyTorch does.
+it. ``norm`` is ``last`` with each sequence read relative to itself
+(``sequence_norm=True``, which normalises every minibatch inside ``partial_fit``;
+PyTorch: the same network on the three inputs a feature, the shape, level and log
+scale, computed once before the timing). skrnn reads one timestep at a time here
+(``segment_length=None``), as PyTorch does.
 The speed of an option is its ratio against PyTorch doing the same, compared with the
 ``last`` variant's ratio.
 
@@ -90,7 +94,19 @@ VARIANTS = {  # name: (bidirectional, pooling)
     "bi-mean": (True, "mean"),
     "steps": (False, "steps"),  # one target a timestep: RNNSequenceRegressor
     "skip": (False, "last"),  # + the linear skip (PyTorch: a Linear on the window)
+    "norm": (False, "last"),  # + sequence_norm (PyTorch: its inputs, computed once)
 }
+
+
+def normalized_inputs(X):
+    """``sequence_norm``'s inputs ``(N, T, 3F)`` for PyTorch: each sequence's shape,
+    then its level and log scale at every step (skrnn._sequences.normalize_each)."""
+    from skrnn._sequences import check_ragged, feature_stats, normalize_each
+
+    seq = check_ragged(list(X))
+    shift, scale = feature_stats(seq)
+    return np.ascontiguousarray(
+        normalize_each(seq, shift, scale).X.transpose(1, 0, 2)).astype(X.dtype)
 
 
 def step_targets(X):
@@ -111,7 +127,8 @@ def skrnn_runner(cell, H, batch, X, y, variant="last"):
         est = RNNSequenceRegressor(**common)
         y = step_targets(X)
     else:
-        est = RNNRegressor(pooling=pooling, linear_skip=variant == "skip", **common)
+        est = RNNRegressor(pooling=pooling, linear_skip=variant == "skip",
+                           sequence_norm=variant == "norm", **common)
     est.partial_fit(X, y)  # initialise (and warm up) outside the timing
 
     def run():
@@ -146,6 +163,8 @@ def torch_runner(cell, H, batch, X, y, threads, variant="last"):
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     dtype = torch.float32 if X.dtype == np.float32 else torch.float64
+    if variant == "norm":
+        X = normalized_inputs(X)
     F = X.shape[2]
     module = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
     rnn = module(F, H, batch_first=True, bidirectional=bidirectional).to(dtype)
