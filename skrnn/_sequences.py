@@ -416,18 +416,31 @@ def normalize_each(seq, shift, scale, dtype=None, k=1):
     """
     T, N, F = seq.X.shape
     dtype = seq.X.dtype if dtype is None else dtype
-    real = (np.arange(T)[:, None] < seq.lengths)[..., None]  # (T, N, 1)
-    U = np.where(real, (seq.X.astype(np.float64, copy=False) - shift) / scale, 0.0)
+    padded = len(seq.lengths) and seq.lengths.min() < T
+    U = seq.X.astype(np.float64)  # a copy, worked on in place
+    U -= shift
+    U /= scale
+    if padded:
+        real = np.arange(T)[:, None] < seq.lengths  # (T, N)
+        U[~real] = 0.0
     n = np.maximum(seq.lengths, 1)[:, None].astype(np.float64)  # (N, 1)
     mean = U.sum(axis=0) / n  # (N, F)
-    dev = np.where(real, U - mean, 0.0)
-    std = np.sqrt(np.einsum("tnf,tnf->nf", dev, dev) / n + SCALE_FLOOR ** 2)
-    shape = segment(Sequences((dev / std).astype(dtype, copy=False), seq.lengths,
-                              seq.form), k)
-    S = shape.X.shape[0]
+    U -= mean  # the deviations
+    if padded:
+        U[~real] = 0.0
+    std = np.sqrt(np.einsum("tnf,tnf->nf", U, U) / n + SCALE_FLOOR ** 2)
+    U /= std  # the shapes
+    S = -(-T // k)
     out = np.zeros((S, N, (k + 2) * F), dtype)
-    out[..., :k * F] = shape.X
+    if k == 1:
+        out[..., :F] = U
+        lengths = seq.lengths
+    else:
+        shape = segment(Sequences(U, seq.lengths, seq.form), k)
+        out[..., :k * F] = shape.X
+        lengths = shape.lengths
     out[..., k * F:(k + 1) * F] = mean
     out[..., (k + 1) * F:] = np.log(std)
-    out[np.arange(S)[:, None] >= shape.lengths, k * F:] = 0.0
-    return Sequences(out, shape.lengths, seq.form)
+    if len(lengths) and lengths.min() < S:
+        out[np.arange(S)[:, None] >= lengths, k * F:] = 0.0
+    return Sequences(out, lengths, seq.form)
