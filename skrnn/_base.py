@@ -394,10 +394,13 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             if getattr(self, "linear_skip", False) and not skip_steps:
                 warnings.warn(
                     f"linear_skip is off for this fit: one input row holds "
-                    f"{n_inputs} values ({seq.n_features} features x segment_length "
-                    f"{segment_length}{' + 2' if sequence_norm else ''}), more than the "
-                    f"skip's {SKIP_MAX_INPUTS}. Use a "
-                    "smaller segment_length, fewer features, or linear_skip=False.",
+                    f"{n_inputs} values ({seq.n_features} features x "
+                    + (f"(segment_length {segment_length} + 2 for sequence_norm)"
+                       if sequence_norm else f"segment_length {segment_length}")
+                    + f"), more than the skip's {SKIP_MAX_INPUTS}. Use a smaller "
+                    "segment_length, fewer features, "
+                    + ("sequence_norm=False, " if sequence_norm else "")
+                    + "or linear_skip=False.",
                     UserWarning, stacklevel=4)
         else:
             segment_length = self._segment_length
@@ -537,10 +540,12 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         self.validation_scores_ = [] if self.early_stopping else None
         self.best_validation_score_ = -np.inf if self.early_stopping else None
 
-    @staticmethod
-    def _describe(spec):
+    def _describe(self, spec):
+        # the input features a timestep: a row holds segment_length steps of them
+        # (with sequence_norm, each feature's level and log scale once more)
+        per_step = spec.n_features // (self._segment_length + 2 * self._sequence_norm)
         return (f"cell={spec.cell!r}, hidden sizes {spec.hidden_sizes}, "
-                f"{spec.n_features} feature(s) per timestep, {spec.n_outputs} output(s)"
+                f"{per_step} feature(s) per timestep, {spec.n_outputs} output(s)"
                 + (f", activation={spec.activation!r}" if spec.cell == "rnn" else ""))
 
     def _objective(self, spec, seq, Y, sw, n_threads=1):

@@ -352,7 +352,9 @@ class RNNRegressor(RegressorMixin, BaseRNN):
     its mean and standard deviation over the real timesteps of the first fit
     (weighted by ``sample_weight``), and the scaling is folded into ``weights_``
     afterwards, so unscaled data fit as well as scaled data, and ``weights_`` model
-    the raw data. ``loss_``, ``loss_curve_`` and ``alpha``'s penalty are those of the
+    the raw data (with ``sequence_norm``, they model each sequence's shapes, levels
+    and log scales, which hold the input scaling; only the target's scaling is
+    folded). ``loss_``, ``loss_curve_`` and ``alpha``'s penalty are those of the
     standardised problem, which the solvers optimise.
 
     The defaults differ from MLP's where the real datasets they were chosen on called
@@ -801,7 +803,9 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
     its mean and standard deviation over the real timesteps of the first fit
     (weighted by ``sample_weight``), and the scaling is folded into ``weights_``
     afterwards, so unscaled data fit as well as scaled data, and ``weights_`` model
-    the raw data. ``loss_``, ``loss_curve_`` and ``alpha``'s penalty are those of the
+    the raw data (with ``sequence_norm``, they model each sequence's shapes, levels
+    and log scales, which hold the input scaling; only the target's scaling is
+    folded). ``loss_``, ``loss_curve_`` and ``alpha``'s penalty are those of the
     standardised problem, which the solvers optimise.
 
     The defaults differ from MLP's where the real datasets they were chosen on called

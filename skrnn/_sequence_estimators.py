@@ -143,9 +143,10 @@ class RNNSequenceRegressor(_PerStep, RegressorMixin, BaseRNN):
 learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, \
 warm_start, momentum, nesterovs_momentum, early_stopping, validation_fraction, \
 beta_1, beta_2, epsilon, n_iter_no_change, max_fun, clip_norm, dropout
-        As in :class:`RNNRegressor` and :class:`RNNClassifier`, with the same defaults
-        (the loss is the mean over every real timestep of every sequence; early
-        stopping holds out whole sequences).
+        As in :class:`RNNRegressor` and :class:`RNNClassifier`, with
+        :class:`RNNClassifier`'s defaults (``alpha=0.01``; the loss is the mean over
+        every real timestep of every sequence; early stopping holds out whole
+        sequences).
 
     Attributes
     ----------
@@ -352,9 +353,10 @@ class RNNSequenceClassifier(_PerStep, ClassifierMixin, BaseRNN):
 learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, \
 warm_start, momentum, nesterovs_momentum, early_stopping, validation_fraction, \
 beta_1, beta_2, epsilon, n_iter_no_change, max_fun, clip_norm, dropout
-        As in :class:`RNNRegressor` and :class:`RNNClassifier`, with the same defaults
-        (the loss is the mean over every real timestep of every sequence; early
-        stopping holds out whole sequences).
+        As in :class:`RNNRegressor` and :class:`RNNClassifier`, with
+        :class:`RNNClassifier`'s defaults (``alpha=0.01``; the loss is the mean over
+        every real timestep of every sequence; early stopping holds out whole
+        sequences).
 
     Attributes
     ----------

@@ -1477,3 +1477,27 @@ def test_clone_gives_an_unfitted_copy_with_the_same_parameters(Est, rng):
         copy.predict(X)
     fit_quietly(copy, X, y)
     assert_same_weights(copy, est)
+
+
+@ignore_convergence
+def test_the_regressors_default_penalty_still_learns_what_is_not_linear():
+    """``alpha=1.0`` (the regressor's default) tames small data without silencing the
+    network: the sum of two marked numbers (the adding problem) is no linear function
+    of the window, and the defaults learn it far past the ridge regression on it."""
+    from sklearn.linear_model import RidgeCV
+
+    def adding(n, T, rng):
+        values = rng.uniform(size=(n, T))
+        marks = np.zeros((n, T))
+        first = rng.randint(0, T // 2, size=n)
+        second = rng.randint(T // 2, T, size=n)
+        marks[np.arange(n), first] = marks[np.arange(n), second] = 1.0
+        return np.stack([values, marks], axis=2), (values * marks).sum(axis=1)
+
+    rng = np.random.RandomState(0)
+    X, y = adding(300, 10, rng)
+    X_test, y_test = adding(300, 10, rng)
+    reg = RNNRegressor(random_state=0).fit(X, y)
+    assert reg.alpha == 1.0
+    ridge = RidgeCV().fit(X.reshape(len(X), -1), y).score(X_test.reshape(300, -1), y_test)
+    assert reg.score(X_test, y_test) > max(0.8, ridge + 0.2)

@@ -189,7 +189,8 @@ def test_scikit_learn_tools():
     fitted = clone(reg).fit(X, y)
     again = pickle.loads(pickle.dumps(fitted))
     assert_array_equal(again.predict(X), fitted.predict(X))
-    assert "pooling" not in reg.get_params() and "segment_length" not in reg.get_params()
+    for name in ("pooling", "segment_length", "linear_skip", "sequence_norm"):
+        assert name not in reg.get_params()  # options of one prediction a sequence
 
 
 def test_skops_round_trip():

@@ -119,6 +119,15 @@ def test_the_regressor_takes_it_when_asked():
     with pytest.raises(ValueError, match="X has 3 features, but RNNRegressor is "
                                          "expecting 2"):
         reg.predict(np.zeros((2, 6, 3)))
+    # with segments: still the raw features, in the errors and in their descriptions
+    seg = RNNRegressor(sequence_norm=True, segment_length=4, max_iter=2,
+                       random_state=0).fit(X, y)
+    assert seg._spec.n_features == (4 + 2) * 2
+    with pytest.raises(ValueError, match="X has 3 features, but RNNRegressor is "
+                                         "expecting 2"):
+        seg.predict(np.zeros((2, 6, 3)))
+    with pytest.raises(ValueError, match=r"it was .*2 feature\(s\) per timestep"):
+        seg.set_params(warm_start=True, hidden_layer_sizes=(5,)).fit(X, y)
 
 
 def test_changing_it_on_a_fitted_model_is_refused():
@@ -132,21 +141,25 @@ def test_changing_it_on_a_fitted_model_is_refused():
     for name, w in before.items():  # nothing changed
         assert_allclose(clf.weights_[name], w, rtol=0, atol=0)
     clf.set_params(sequence_norm=True).partial_fit(X, y)  # the same network: goes on
+    clf.fit(X, y)  # and so does a warm start that keeps it
+    assert clf._sequence_norm and clf.n_iter_ == 2 + 1 + 2
 
 
-def test_models_pickled_before_the_option_load_without_it():
+@pytest.mark.parametrize("Est", [RNNClassifier, RNNRegressor])
+def test_models_pickled_before_the_option_load_without_it(Est):
     import pickle
 
     X, y = _waves(30, 0)
-    clf = RNNClassifier(random_state=0, max_iter=2, sequence_norm=False).fit(X, y)
-    state = clf.__getstate__()
+    est = Est(random_state=0, max_iter=2, sequence_norm=False).fit(X, y)
+    state = est.__getstate__()
     del state["sequence_norm"]  # as a model of an earlier version
     state.pop("_sequence_norm", None)
-    old = RNNClassifier.__new__(RNNClassifier)
+    old = Est.__new__(Est)
     old.__setstate__(state)
     assert old.get_params()["sequence_norm"] is False and not old._sequence_norm
-    assert_allclose(pickle.loads(pickle.dumps(old)).predict_proba(X),
-                    clf.predict_proba(X))
+    method = "predict_proba" if Est is RNNClassifier else "predict"
+    assert_allclose(getattr(pickle.loads(pickle.dumps(old)), method)(X),
+                    getattr(est, method)(X))
 
 
 @pytest.mark.parametrize("segment_length", [None, 3])
