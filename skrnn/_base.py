@@ -407,22 +407,17 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             skip_steps = self._spec.skip_steps
             sequence_norm = self._sequence_norm
             n_inputs = seq.n_features * (segment_length + 2 * sequence_norm)
-            if bool(getattr(self, "sequence_norm", False)) != sequence_norm:
-                raise ValueError(
-                    f"{'partial_fit' if incremental else 'warm_start'} must keep the "
-                    f"network of the fitted model: it was fitted with "
-                    f"sequence_norm={sequence_norm}, now "
-                    f"sequence_norm={bool(self.sequence_norm)}. Fit a new model "
-                    "(warm_start=False) to change it."
-                )
-            if bool(getattr(self, "linear_skip", False)) != bool(skip_steps):
-                raise ValueError(
-                    f"{'partial_fit' if incremental else 'warm_start'} must keep the "
-                    f"network of the fitted model: it was fitted with "
-                    f"linear_skip={bool(skip_steps)}, now "
-                    f"linear_skip={bool(self.linear_skip)}. Fit a new model "
-                    "(warm_start=False) to change it."
-                )
+            # options the fitted network was built with, refused by name (the spec
+            # comparison below would name only their effect on the input width)
+            for name, fitted in (("sequence_norm", sequence_norm),
+                                 ("linear_skip", bool(skip_steps))):
+                if bool(getattr(self, name, False)) != fitted:
+                    raise ValueError(
+                        f"{'partial_fit' if incremental else 'warm_start'} must keep "
+                        f"the network of the fitted model: it was fitted with "
+                        f"{name}={fitted}, now {name}={not fitted}. Fit a new model "
+                        "(warm_start=False) to change it."
+                    )
         spec = NetworkSpec(self.cell, self.activation if self.cell == "rnn" else "tanh",
                            n_inputs, hidden_sizes,
                            self._n_outputs(Y), self._out_activation(Y),
