@@ -114,6 +114,17 @@ def test_grid_regressor(cell, activation, bidirectional, pooling, dtype):
     _assert_close(feats, est.transform(seqs), dtype)
 
 
+def _assert_graph_predicts(est, data, dtype):
+    """The graph of ``est`` on ``data`` (a 3-D array, or a list of sequences, fed
+    padded with their lengths) gives ``predict_proba`` (classifier) or ``predict``."""
+    clf = isinstance(est, RNNClassifier)
+    onx = to_onnx(est, data, zipmap=False) if clf else to_onnx(est, data)
+    outputs = (_run(onx, data) if isinstance(data, np.ndarray)
+               else _run(onx, *pad_sequences(data, dtype)))
+    _assert_close(outputs[-1], est.predict_proba(data) if clf else est.predict(data),
+                  dtype)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("Est", [RNNRegressor, RNNClassifier])
 def test_sequence_norm(Est, dtype):
@@ -132,18 +143,10 @@ def test_sequence_norm(Est, dtype):
         est = _fit(Est(hidden_layer_sizes=(3,), sequence_norm=True, linear_skip=skip,
                        segment_length=segment_length), dtype, y=y)
         assert est._spec.n_features == N_FEATURES * ((segment_length or 1) + 2)
-        X = np.stack(spread(list(_batch(dtype, n=6))))
-        outputs = _run(to_onnx(est, X, zipmap=False) if Est is RNNClassifier
-                       else to_onnx(est, X), X)
-        expected = (est.predict_proba(X) if Est is RNNClassifier else est.predict(X))
-        _assert_close(outputs[-1], expected, dtype)
+        _assert_graph_predicts(est, np.stack(spread(list(_batch(dtype, n=6)))), dtype)
         seqs = spread(_ragged(dtype, T=9))
+        _assert_graph_predicts(est, seqs, dtype)
         Xp, lengths = pad_sequences(seqs, dtype)
-        outputs = _run(to_onnx(est, seqs, zipmap=False) if Est is RNNClassifier
-                       else to_onnx(est, seqs), Xp, lengths)
-        expected = (est.predict_proba(seqs) if Est is RNNClassifier
-                    else est.predict(seqs))
-        _assert_close(outputs[-1], expected, dtype)
         (feats,) = _run(to_onnx(est, seqs, transform=True), Xp, lengths)
         _assert_close(feats, est.transform(seqs), dtype)
 
@@ -160,18 +163,8 @@ def test_linear_skip(Est, dtype):
         assert est._spec.skip_steps == (7 if segment_length is None else 4)
         assert est.weights_["skip_weight"].any()
         for T in (3, 20):
-            X = _batch(dtype, T=T)
-            outputs = _run(to_onnx(est, X, zipmap=False) if Est is RNNClassifier
-                           else to_onnx(est, X), X)
-            expected = (est.predict_proba(X) if Est is RNNClassifier else est.predict(X))
-            _assert_close(outputs[-1], expected, dtype)
-        seqs = _ragged(dtype, T=20)
-        Xp, lengths = pad_sequences(seqs, dtype)
-        outputs = _run(to_onnx(est, seqs, zipmap=False) if Est is RNNClassifier
-                       else to_onnx(est, seqs), Xp, lengths)
-        expected = (est.predict_proba(seqs) if Est is RNNClassifier
-                    else est.predict(seqs))
-        _assert_close(outputs[-1], expected, dtype)
+            _assert_graph_predicts(est, _batch(dtype, T=T), dtype)
+        _assert_graph_predicts(est, _ragged(dtype, T=20), dtype)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
