@@ -268,10 +268,7 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             return
         if not hasattr(self, "n_features_in_"):
             return
-        step_features = self._spec.n_features // (
-            # with sequence_norm, each feature's shape a step, its level and log scale
-            # once a segment
-            self._segment_length + 2 if self._sequence_norm else self._segment_length)
+        step_features = self._step_features(self._spec)
         if seq.form == "tabular" and self._fit_form == "tabular":
             # sklearn semantics: one column per timestep, the same columns as in fit
             validate_data(self, X, skip_check_array=True, reset=False)
@@ -317,7 +314,7 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             # the level and scale inputs start silent: the network starts as it would
             # on the shapes alone (and as without sequence_norm on data already
             # standardised one sequence at a time)
-            shapes = spec.n_features - 2 * (spec.n_features // (self._segment_length + 2))
+            shapes = self._segment_length * self._step_features(spec)
             theta = init_params_widened(spec, shapes, np.arange(shapes),
                                         self._random_state, dtype)
         else:
@@ -535,12 +532,16 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         self.validation_scores_ = [] if self.early_stopping else None
         self.best_validation_score_ = -np.inf if self.early_stopping else None
 
+    def _step_features(self, spec):
+        """The input features a timestep of the network ``spec``: one of its input rows
+        holds ``segment_length`` steps of them (with ``sequence_norm``, each
+        feature's shape a step, then its level and log scale once)."""
+        return spec.n_features // (self._segment_length + 2 * self._sequence_norm)
+
     def _describe(self, spec):
-        # the input features a timestep: a row holds segment_length steps of them
-        # (with sequence_norm, each feature's level and log scale once more)
-        per_step = spec.n_features // (self._segment_length + 2 * self._sequence_norm)
         return (f"cell={spec.cell!r}, hidden sizes {spec.hidden_sizes}, "
-                f"{per_step} feature(s) per timestep, {spec.n_outputs} output(s)"
+                f"{self._step_features(spec)} feature(s) per timestep, "
+                f"{spec.n_outputs} output(s)"
                 + (f", activation={spec.activation!r}" if spec.cell == "rnn" else ""))
 
     def _objective(self, spec, seq, Y, sw, n_threads=1):

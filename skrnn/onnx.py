@@ -308,10 +308,8 @@ def _input_dtype(variable):
 
 
 def _step_features(model):
-    """Features per timestep of the model's input (with ``sequence_norm`` a row holds
-    ``segment_length`` steps of each feature's shape, then its level and log scale)."""
-    k = model._segment_length
-    return model._spec.n_features // (k + 2 if model._sequence_norm else k)
+    """Features per timestep of the model's input."""
+    return model._step_features(model._spec)
 
 
 def _normalize_each(g, x, lens, shift, scale):
