@@ -47,6 +47,7 @@ from ._sequences import (
     is_ragged,
     merge_duplicates,
     normalize_each,
+    relative_to_last,
     segment,
     standardize,
     to_time_major,
@@ -153,6 +154,10 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
     # skrnn._sequences.normalize_each), set by a first fit; False for models that
     # predate the option
     _sequence_norm = False
+    # the input feature each sequence is read and predicted relative to the last value
+    # of (RNNRegressor's relative_to_last), set by a first fit; None for models that
+    # predate the option
+    _relative_to_last = None
 
     @abstractmethod
     def __init__(self, hidden_layer_sizes, cell, activation, solver, alpha, batch_size,
@@ -380,6 +385,7 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         if first_pass or not incremental or not hasattr(self, "_random_state"):
             self._random_state = check_random_state(self.random_state)
         if first_pass:
+            relative = self._check_relative_to_last(seq)
             sequence_norm = bool(getattr(self, "sequence_norm", False))
             segment_length = self._choose_segment_length(seq)
             # one input row: segment_length steps of each feature (and with
@@ -403,18 +409,28 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             segment_length = self._segment_length
             skip_steps = self._spec.skip_steps
             sequence_norm = self._sequence_norm
+            relative = self._relative_to_last
             n_inputs = seq.n_features * (segment_length + 2 * sequence_norm)
             # options the fitted network was built with, refused by name (the spec
-            # comparison below would name only their effect on the input width)
-            for name, fitted in (("sequence_norm", sequence_norm),
-                                 ("linear_skip", bool(skip_steps))):
-                if bool(getattr(self, name, False)) != fitted:
+            # comparison below would name only their effect on the input width, or
+            # nothing)
+            for name, fitted, now in (
+                    ("sequence_norm", sequence_norm,
+                     bool(getattr(self, "sequence_norm", False))),
+                    ("linear_skip", bool(skip_steps),
+                     bool(getattr(self, "linear_skip", False))),
+                    ("relative_to_last", relative,
+                     getattr(self, "relative_to_last", None))):
+                if now != fitted:
                     raise ValueError(
                         f"{'partial_fit' if incremental else 'warm_start'} must keep "
                         f"the network of the fitted model: it was fitted with "
-                        f"{name}={fitted}, now {name}={not fitted}. Fit a new model "
+                        f"{name}={fitted!r}, now {name}={now!r}. Fit a new model "
                         "(warm_start=False) to change it."
                     )
+        if relative is not None:  # the network learns y minus the feature's last value
+            seq, last = relative_to_last(seq, relative)
+            Y = Y - last[:, None]
         spec = NetworkSpec(self.cell, self.activation if self.cell == "rnn" else "tanh",
                            n_inputs, hidden_sizes,
                            self._n_outputs(Y), self._out_activation(Y),
@@ -422,6 +438,7 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         if first_pass:
             self._segment_length = segment_length
             self._sequence_norm = sequence_norm
+            self._relative_to_last = relative
             # the statistics of the canonical (merged) samples, so that a weight and
             # repeated samples give bit-identical statistics, as they give the
             # full-batch solvers bit-identical objectives
@@ -512,6 +529,27 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             x_shift, x_scale = np.zeros(self._spec.n_features), np.ones(self._spec.n_features)
         return fold_scaling(weights, self._spec, x_shift, x_scale,
                             self._y_shift, self._y_scale, inverse=inverse)
+
+    def _check_relative_to_last(self, seq):
+        """``relative_to_last`` (RNNRegressor's) checked against the fit's ``seq``."""
+        relative = getattr(self, "relative_to_last", None)
+        if relative is None:
+            return None
+        if relative >= seq.n_features:
+            raise ValueError(
+                f"relative_to_last={relative} names input feature {relative}, but X has "
+                f"{seq.n_features} feature(s) per timestep. Use the index of the feature "
+                "whose next value(s) y holds (0 for LagsToSequences' windows, and for "
+                "2-D X), or relative_to_last=None."
+            )
+        if getattr(self, "loss", None) == "poisson":
+            raise ValueError(
+                "relative_to_last needs loss='squared_error': the network learns y "
+                "minus a value of X, which can be negative, and the Poisson loss takes "
+                "non-negative targets. Set relative_to_last=None or "
+                "loss='squared_error'."
+            )
+        return int(relative)
 
     def _choose_segment_length(self, seq):
         """Timesteps read as one input vector (see ``segment_length``)."""
@@ -905,11 +943,16 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         ``return_sequences``, also the validated input (its lengths and form)."""
         check_is_fitted(self)
         seq, _ = self._validate_input(X, reset=False)
+        last = None
+        if self._relative_to_last is not None:
+            seq, last = relative_to_last(seq, self._relative_to_last)
         segmented = self._network_input(seq)
         compute = pooled_features if features else predict_raw if raw else predict
         with compute_threads() as n_threads:
             out = compute(self.weights_, segmented.X, segmented.lengths, self._spec,
                           n_threads=n_threads)
+        if last is not None and not features:  # (an identity output: raw or not)
+            out = out + last[:, None]
         return (out, seq) if return_sequences else out
 
     def transform(self, X):
@@ -973,6 +1016,8 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             state.setdefault("linear_skip", False)  # fitted before the skip existed
         if "sequence_norm" in self._get_param_names():
             state.setdefault("sequence_norm", False)  # fitted before the option existed
+        if "relative_to_last" in self._get_param_names():
+            state.setdefault("relative_to_last", None)
         super().__setstate__(state)
 
 

@@ -1,10 +1,12 @@
 """RNNRegressor and RNNClassifier: target handling and the public methods."""
 
+from numbers import Integral
+
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
@@ -257,6 +259,21 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         is what its target often follows, and the linear skip reads these inputs
         too).
 
+    relative_to_last : int or None, default=None
+        The index of an input feature whose next value(s) ``y`` holds, as in
+        forecasting (feature 0 of :class:`~skrnn.preprocessing.LagsToSequences`'
+        windows, and of 2-D ``X``): the network reads that feature relative to its
+        value at each sequence's last real timestep, learns ``y`` minus that value,
+        and :meth:`predict` adds it back (the last-value normalisation of NLinear,
+        Zeng et al. 2023). A forecast is then the last value plus a change the
+        network learned from windows of any level, so it follows a series past the
+        levels seen in training, and the penalties shrink it toward the last value
+        rather than toward the training mean. ``None`` (the default): ``y`` is read
+        as it is. Every column of a 2-D ``y`` is taken relative to the same value
+        (a multi-output forecast of the next steps). Needs
+        ``loss='squared_error'``. With early stopping the validation score is the
+        R^2 of those changes.
+
     Attributes
     ----------
     loss_ : float
@@ -300,7 +317,9 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         ``sequence_norm`` the first layer and the skip read the normalised inputs
         (``(segment_length + 2) * n_features`` a row: the shapes of its steps, then
         the levels and the log scales), and only the target's scaling is folded.
-        Prediction reads these arrays, so editing them in place changes the model,
+        With ``relative_to_last`` they model the inputs with that feature relative
+        to its last value, and the target relative to it. Prediction reads these
+        arrays, so editing them in place changes the model,
         and they load into ``torch.nn.RNN/LSTM/GRU`` by name.
 
     n_features_in_ : int
@@ -380,6 +399,7 @@ class RNNRegressor(RegressorMixin, BaseRNN):
     _parameter_constraints = {
         **BaseRNN._parameter_constraints,
         "loss": [StrOptions({"squared_error", "poisson"})],
+        "relative_to_last": [Interval(Integral, 0, None, closed="left"), None],
     }
     _y_numeric = True
 
@@ -391,7 +411,8 @@ class RNNRegressor(RegressorMixin, BaseRNN):
                  early_stopping=False, validation_fraction=0.1, beta_1=0.9,
                  beta_2=0.999, epsilon=1e-8, n_iter_no_change=50, max_fun=15000,
                  clip_norm=None, pooling="max", bidirectional=True, dropout=0.0,
-                 segment_length="auto", linear_skip=True, sequence_norm=False):
+                 segment_length="auto", linear_skip=True, sequence_norm=False,
+                 relative_to_last=None):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, cell=cell, activation=activation,
             solver=solver, alpha=alpha, batch_size=batch_size,
@@ -406,6 +427,7 @@ class RNNRegressor(RegressorMixin, BaseRNN):
             segment_length=segment_length)
         self.linear_skip = linear_skip
         self.sequence_norm = sequence_norm
+        self.relative_to_last = relative_to_last
 
     def _validate_targets(self, y, incremental, dtype):
         if y.ndim == 2 and y.shape[1] == 1:

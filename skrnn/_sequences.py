@@ -387,6 +387,20 @@ def standardize(seq, shift, scale, dtype=None):
     return Sequences(X, seq.lengths, seq.form)
 
 
+def relative_to_last(seq, feature):
+    """Feature ``feature`` of each sequence relative to its value at the sequence's
+    last real timestep: ``(Sequences, last)``, the new record (a copy; zero past each
+    sequence's end) and those last values ``(N,)`` in ``X``'s dtype. The other
+    features are unchanged."""
+    X = np.array(seq.X)  # a copy: seq.X may be a view of the caller's array
+    N, T = seq.n_samples, X.shape[0]
+    last = X[seq.lengths - 1, np.arange(N), feature].copy()
+    X[:, :, feature] -= last
+    if N and seq.lengths.min() < T:
+        X[np.arange(T)[:, None] >= seq.lengths, feature] = 0
+    return Sequences(X, seq.lengths, seq.form), last
+
+
 #: ``normalize_each``'s floor of a sequence's scale, in units of the feature's scale
 #: over the training data: a constant sequence reads as 1e-6 of it.
 SCALE_FLOOR = 1e-6

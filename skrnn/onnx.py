@@ -347,6 +347,25 @@ def _normalize_each(g, x, lens, shift, scale):
     return g.cast(g.op("Div", [dev, std]), g.proto), g.cast(stats, g.proto)
 
 
+def _relative_to_last(g, x, lens, feature, F):
+    """``relative_to_last``: ``x`` ``(N, T, F)`` -> ``x`` with feature ``feature``
+    minus its value at each sequence's last real step, and those values ``(N, 1)``
+    (``skrnn._sequences.relative_to_last``; the steps past a sequence's end are never
+    read)."""
+    one = g.const(np.int64(1), "one", np.int64)
+    if lens is None:  # every sequence T steps long
+        idx = g.unsqueeze(g.op("Sub", [g.dim(x, 1), one]), [0])  # (1,)
+        at_last = g.op("Gather", [x, idx], axis=1)  # (N, 1, F)
+    else:
+        idx = g.unsqueeze(g.op("Sub", [g.cast(lens, TensorProto.INT64), one]), [1])
+        at_last = _gather_steps(g, x, idx, F)  # (N, 1, F)
+    only = np.zeros(F)
+    only[feature] = 1.0
+    x = g.op("Sub", [x, g.op("Mul", [at_last, g.const(only, "relative_feature")])])
+    last = g.op("Gather", [g.squeeze(at_last, [1]), g.ints([feature])], axis=1)
+    return x, last
+
+
 def _segment(g, x, lens, k, F):
     """``segment_length = k``: ``x`` ``(N, T, F)`` -> ``(N, S, k*F)`` with
     ``S = ceil(T / k)``, each sequence's last segment filled with its last real step
@@ -674,6 +693,10 @@ def _convert(scope, operator, container):
     if len(operator.inputs[0].type.shape) == 2:
         x = g.unsqueeze(x, [2])  # univariate (N, T) -> (N, T, 1)
     lens = operator.inputs[1].full_name if len(operator.inputs) > 1 else None
+    last = None
+    if model._relative_to_last is not None:  # (RNNRegressor's option)
+        x, last = _relative_to_last(g, x, lens, model._relative_to_last,
+                                    _step_features(model))
     pooled, mask, window = _network(g, model, x, lens, _recurrence(model, dtype,
                                                            options["recurrence"]))
     outputs = [v.full_name for v in operator.outputs]
@@ -689,6 +712,8 @@ def _convert(scope, operator, container):
         z = g.op("Add", [z, g.op("MatMul", [window, g.const(
             np.asarray(model.weights_["skip_weight"]).T, "skip_weight_t")])])
     act = model._spec.out_activation
+    if last is not None:  # the network's output is the change since the last value
+        z = g.op("Add", [z, last])
     if isinstance(model, RNNRegressor):
         if act == "exp":  # the mean saturates at the largest float, as predict's
             g.op("Min", [g.op("Exp", [z]), g.const(np.finfo(dtype).max, "big")],

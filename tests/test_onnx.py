@@ -152,6 +152,31 @@ def test_sequence_norm(Est, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("feature", [0, 1])
+def test_relative_to_last(feature, dtype):
+    """The regressor's relative_to_last in the graph: the feature's last real value
+    taken from the inputs and added to the output, for equal lengths and ragged ones
+    (a length-1 sequence among them), with segments, the skip, sequence_norm and two
+    outputs; the 2-D (univariate) input too."""
+    rng = np.random.RandomState(4)
+    for segment_length, norm in ((None, False), (2, True)):
+        y = rng.normal(size=(24, 2))
+        est = _fit(RNNRegressor(hidden_layer_sizes=(3,), relative_to_last=feature,
+                                segment_length=segment_length, sequence_norm=norm),
+                   dtype, y=y)
+        levels = [(x + rng.uniform(-50, 50)).astype(dtype)
+                  for x in _ragged(dtype, T=9)]
+        _assert_graph_predicts(est, np.stack([x + rng.uniform(-50, 50)
+                                              for x in _batch(dtype)]), dtype)
+        _assert_graph_predicts(est, levels, dtype)
+    est = _fit(RNNRegressor(hidden_layer_sizes=(3,), relative_to_last=0), dtype,
+               tabular=True)
+    X = rng.normal(size=(5, 7)).astype(dtype) + 20
+    (out,) = _run(to_onnx(est, X), X)
+    _assert_close(out, est.predict(X), dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("Est", [RNNRegressor, RNNClassifier])
 def test_linear_skip(Est, dtype):
     """The linear skip's window in the graph: sequences shorter than it (front-filled
