@@ -28,7 +28,9 @@ Models (``--models`` picks some):
 - ``rnn``, ``rnn-diff``: skrnn's default pipeline in skforecast,
   ``ForecasterRecursive(make_pipeline(LagsToSequences(k), RNNRegressor()), lags=k)``,
   without and with ``differentiation=1``; ``rnn-es-diff``: the same with
-  ``RNNRegressor(early_stopping=True)``;
+  ``RNNRegressor(early_stopping=True)``; ``rnn-rel``: the same pipeline with
+  ``RNNRegressor(relative_to_last=0)`` (each window and its forecast relative to the
+  window's last value), without differencing;
 - ``rnn-sktime``: the default network through sktime's
   ``make_reduction(..., strategy="recursive", window_length=k)`` with
   ``LagsToSequences(k, order="oldest_first", exog="lagged")``: the same windows and
@@ -36,7 +38,14 @@ Models (``--models`` picks some):
 - ``rnn-mo-diff``: sktime's ``strategy="multioutput"`` behind sktime's ``Differencer``:
   one network with one output a horizon step (a direct multi-output head), horizon
   only (sktime 1.2's ``Differencer`` does not take new observations in
-  ``update(update_params=False)``, so no one-step forecasts through it).
+  ``update(update_params=False)``, so no one-step forecasts through it);
+  ``rnn-mo-rel``: the same head with ``RNNRegressor(relative_to_last=0)`` and no
+  ``Differencer`` (every step's forecast relative to the window's last value), one
+  step (its first output) and horizon.
+
+``--validate`` scores inside the training period instead, to choose designs without
+the test split: each series cut to its first ``split`` values, fitted on their first
+80 % and scored on the rest (``k`` at most a third of that fit).
 
 Results (3 seeds, about 2.5 minutes on one core) are in the user guide's forecasting
 page. The RNNs use ``RNNRegressor``'s defaults with ``random_state`` = 0, 1, ...
@@ -69,7 +78,7 @@ from skrnn.preprocessing import LagsToSequences
 
 SERIES = ("airline", "co2", "elnino", "lynx", "nile", "shampoo")
 MODELS = ("naive", "snaive", "ridge", "ridge-diff", "arima", "ets", "rnn", "rnn-diff",
-          "rnn-es-diff", "rnn-sktime", "rnn-mo-diff")
+          "rnn-es-diff", "rnn-rel", "rnn-sktime", "rnn-mo-diff", "rnn-mo-rel")
 SEEDED = tuple(m for m in MODELS if m.startswith("rnn"))
 
 
@@ -123,13 +132,13 @@ def rnn_pipeline(k, seed, rnn_params=None, **bridge):
                          RNNRegressor(random_state=seed, **(rnn_params or {})))
 
 
-def sktime_model(y, split, k, seed, difference, strategy="recursive"):
+def sktime_model(y, split, k, seed, difference, strategy="recursive", rnn_params=None):
     from sktime.forecasting.compose import TransformedTargetForecaster, make_reduction
     from sktime.transformations.series.difference import Differencer
 
     H = len(y) - split
     reducer = make_reduction(
-        rnn_pipeline(k, seed, order="oldest_first", exog="lagged"),
+        rnn_pipeline(k, seed, rnn_params, order="oldest_first", exog="lagged"),
         strategy=strategy, window_length=k)
     forecaster = (TransformedTargetForecaster([("diff", Differencer()), ("rnn", reducer)])
                   if difference else reducer)
@@ -148,7 +157,9 @@ def sktime_model(y, split, k, seed, difference, strategy="recursive"):
     for t in range(split, len(y)):
         if t > split:
             forecaster.update(y.iloc[t - 1:t], update_params=False)
-        one_step.append(forecaster.predict(fh=[1]).iloc[0])
+        # (a multi-output head predicts the horizon it was fitted for: its first step)
+        one_step.append(forecaster.predict(fh=[1] if strategy != "multioutput"
+                                           else fh).iloc[0])
     return np.array(one_step), horizon
 
 
@@ -193,10 +204,16 @@ def run_model(model, y, split, m, k, seed):
     if model == "rnn-es-diff":
         return skforecast_model(rnn_pipeline(k, seed, {"early_stopping": True}), y, split,
                                 k, 1)
+    if model == "rnn-rel":
+        return skforecast_model(rnn_pipeline(k, seed, {"relative_to_last": 0}), y, split,
+                                k, None)
     if model == "rnn-sktime":
         return sktime_model(y, split, k, seed, difference=False)
     if model == "rnn-mo-diff":
         return sktime_model(y, split, k, seed, difference=True, strategy="multioutput")
+    if model == "rnn-mo-rel":
+        return sktime_model(y, split, k, seed, difference=False, strategy="multioutput",
+                            rnn_params={"relative_to_last": 0})
     raise ValueError(f"unknown model {model!r}")
 
 
@@ -211,6 +228,8 @@ def main(argv=None):
                         help="random_state 0..seeds-1 for each RNN (default 3)")
     parser.add_argument("--json", help="write every result (each seed) to this file")
     parser.add_argument("--rst", action="store_true", help="reStructuredText tables")
+    parser.add_argument("--validate", action="store_true",
+                        help="score inside the training periods (see the docstring)")
     args = parser.parse_args(argv)
     series_names = args.series.split(",")
     models = args.models.split(",")
@@ -219,6 +238,9 @@ def main(argv=None):
     start = time.perf_counter()
     for name in series_names:
         y, split, m, k = load(name)
+        if args.validate:  # the training period alone, split 80/20 again
+            y, split = y.iloc[:split], int(round(0.8 * split))
+            k = min(k, split // 3)
         test = y.iloc[split:].to_numpy()
         for model in models:
             seeds = range(args.seeds) if model in SEEDED else [None]

@@ -22,7 +22,10 @@ on the flattened window added to the head's output); the other variants run with
 it. ``norm`` is ``last`` with each sequence read relative to itself
 (``sequence_norm=True``, which normalises every minibatch inside ``partial_fit``;
 PyTorch: the same network on the three inputs a feature, the shape, level and log
-scale, computed once before the timing). skrnn reads one timestep at a time here
+scale, computed once before the timing). ``rel`` is ``last`` with
+``relative_to_last=0`` (feature 0 relative to its last value, in every ``partial_fit``;
+PyTorch: the same network on those inputs, computed once). skrnn reads one timestep
+at a time here
 (``segment_length=None``), as PyTorch does.
 The speed of an option is its ratio against PyTorch doing the same, compared with the
 ``last`` variant's ratio.
@@ -95,6 +98,7 @@ VARIANTS = {  # name: (bidirectional, pooling)
     "steps": (False, "steps"),  # one target a timestep: RNNSequenceRegressor
     "skip": (False, "last"),  # + the linear skip (PyTorch: a Linear on the window)
     "norm": (False, "last"),  # + sequence_norm (PyTorch: its inputs, computed once)
+    "rel": (False, "last"),  # + relative_to_last=0 (PyTorch: its inputs, computed once)
 }
 
 
@@ -128,7 +132,8 @@ def skrnn_runner(cell, H, batch, X, y, variant="last"):
         y = step_targets(X)
     else:
         est = RNNRegressor(pooling=pooling, linear_skip=variant == "skip",
-                           sequence_norm=variant == "norm", **common)
+                           sequence_norm=variant == "norm",
+                           relative_to_last=0 if variant == "rel" else None, **common)
     est.partial_fit(X, y)  # initialise (and warm up) outside the timing
 
     def run():
@@ -165,6 +170,9 @@ def torch_runner(cell, H, batch, X, y, threads, variant="last"):
     dtype = torch.float32 if X.dtype == np.float32 else torch.float64
     if variant == "norm":
         X = normalized_inputs(X)
+    if variant == "rel":  # feature 0 relative to its last value
+        X = X.copy()
+        X[:, :, 0] -= X[:, -1:, 0]
     F = X.shape[2]
     module = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
     rnn = module(F, H, batch_first=True, bidirectional=bidirectional).to(dtype)
