@@ -230,11 +230,29 @@ def test_rnn_in_skforecast_learns_the_season(seasonal):
     assert rmse(pred, y.iloc[test]) < 0.5 * rmse(naive, y.iloc[test])
 
 
-def test_rnn_in_sktime_learns_the_season(seasonal):
+def test_relative_forecasts_in_skforecast_follow_the_level(seasonal):
+    """relative_to_last=0 through skforecast, with an exogenous variable: the series
+    at a level 1000 higher than in training gets the same forecasts 1000 higher, at
+    every step of a recursive forecast (the network reads the target, feature 0,
+    relative to its last value, and the exogenous variable as it is)."""
+    y, x = seasonal
+    forecaster = ForecasterRecursive(
+        make_pipeline(LagsToSequences(n_lags=12),
+                      RNNRegressor(relative_to_last=0, random_state=0)), lags=12)
+    forecaster.fit(y=y.iloc[:120], exog=x.iloc[:120])
+    pred = forecaster.predict(steps=12, exog=x.iloc[120:])
+    assert rmse(pred, y.iloc[120:]) < 0.5 * rmse(np.full(12, y.iloc[119]), y.iloc[120:])
+    window = y.iloc[108:120] + 1000.0
+    shifted = forecaster.predict(steps=12, last_window=window, exog=x.iloc[120:])
+    assert_allclose(shifted.to_numpy(), pred.to_numpy() + 1000.0, rtol=1e-10)
+
+
+@pytest.mark.parametrize("relative_to_last", [None, 0])
+def test_rnn_in_sktime_learns_the_season(seasonal, relative_to_last):
     y, x = seasonal
     forecaster = make_reduction(
         make_pipeline(LagsToSequences(n_lags=12, order="oldest_first", exog="lagged"),
-                      RNNRegressor(random_state=0)),
+                      RNNRegressor(relative_to_last=relative_to_last, random_state=0)),
         strategy="multioutput", window_length=12)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
