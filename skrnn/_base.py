@@ -18,7 +18,12 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.exceptions import ConvergenceWarning, InconsistentVersionWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, gen_batches
-from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    Options,
+    StrOptions,
+)
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._network import (
@@ -369,6 +374,13 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
                 f"dropout={self.dropout} needs a stochastic solver: L-BFGS needs a "
                 "deterministic objective. Use solver='adam' or 'sgd', or set "
                 "dropout=0."
+            )
+        relative = getattr(self, "relative_to_last", None)
+        if isinstance(relative, (bool, np.bool_)):  # an Integral to the constraints
+            raise InvalidParameterError(
+                f"The 'relative_to_last' parameter of {type(self).__name__} must be an "
+                f"int in the range [0, inf) (the index of an input feature) or None. "
+                f"Got {relative!r} instead."
             )
         first_pass = not hasattr(self, "weights_") or (
             not self.warm_start and not incremental

@@ -268,11 +268,12 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         Zeng et al. 2023). A forecast is then the last value plus a change the
         network learned from windows of any level, so it follows a series past the
         levels seen in training, and the penalties shrink it toward the last value
-        rather than toward the training mean. ``None`` (the default): ``y`` is read
-        as it is. Every column of a 2-D ``y`` is taken relative to the same value
-        (a multi-output forecast of the next steps). Needs
-        ``loss='squared_error'``. With early stopping the validation score is the
-        R^2 of those changes.
+        plus the mean change seen in training rather than toward the training mean.
+        ``None`` (the default): ``y`` is read as it is. Every column of a 2-D ``y``
+        is taken relative to the same value (a multi-output forecast of the next
+        steps). Needs ``loss='squared_error'``. With early stopping the validation
+        score is the R^2 of those changes. ``fit`` and ``predict`` then work on a
+        copy of ``X``.
 
     Attributes
     ----------
@@ -289,12 +290,13 @@ class RNNRegressor(RegressorMixin, BaseRNN):
 
     validation_scores_ : list of shape (`n_iter_`,) or None
         The score on the held-out validation set at each epoch, the coefficient of
-        determination R^2. Only set when ``early_stopping=True``; otherwise ``None``.
+        determination R^2 (with ``relative_to_last``, of the changes from the last
+        value). Only set when ``early_stopping=True``; otherwise ``None``.
 
     best_validation_score_ : float or None
-        The best validation score (i.e. the coefficient of determination R^2) that
-        triggered the early stopping. Only set when ``early_stopping=True``; otherwise
-        ``None``.
+        The best validation score (i.e. the coefficient of determination R^2; with
+        ``relative_to_last``, of the changes from the last value) that triggered the
+        early stopping. Only set when ``early_stopping=True``; otherwise ``None``.
 
     t_ : int
         The number of training samples seen by the solver during fitting.

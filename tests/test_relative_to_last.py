@@ -100,8 +100,9 @@ def test_bad_values_are_refused_and_a_fitted_model_kept():
         est.set_params(relative_to_last=2).fit(seqs, y)
     with pytest.raises(ValueError, match="relative_to_last needs loss='squared_error'"):
         est.set_params(relative_to_last=0, loss="poisson").fit(seqs, y)
-    with pytest.raises(InvalidParameterError, match="relative_to_last"):
-        est.set_params(relative_to_last=-1, loss="squared_error").fit(seqs, y)
+    for bad in (-1, True, np.bool_(False)):  # a bool is not a feature's index
+        with pytest.raises(InvalidParameterError, match="relative_to_last"):
+            est.set_params(relative_to_last=bad, loss="squared_error").fit(seqs, y)
     assert_allclose(est.predict(seqs), before, rtol=0, atol=0)
     assert est._relative_to_last is None
 
@@ -114,10 +115,17 @@ def test_changing_it_on_a_fitted_model_is_refused(fitted, now):
                        relative_to_last=fitted).fit(seqs, y)
     before = est.predict(seqs)
     est.set_params(relative_to_last=now)
-    for method in (est.partial_fit, est.set_params(warm_start=True).fit):
-        with pytest.raises(ValueError, match=f"fitted with relative_to_last={fitted}, "
-                                             f"now relative_to_last={now}"):
-            method(seqs, y)
+    with pytest.raises(ValueError, match=f"partial_fit must keep .* fitted with "
+                                         f"relative_to_last={fitted}, now "
+                                         f"relative_to_last={now}"):
+        est.partial_fit(seqs, y)
+    with pytest.raises(ValueError, match=f"warm_start must keep .* fitted with "
+                                         f"relative_to_last={fitted}, now "
+                                         f"relative_to_last={now}"):
+        est.set_params(warm_start=True).fit(seqs, y)
+    if fitted is not None:  # True == 1 in Python: still refused, by its type
+        with pytest.raises(InvalidParameterError, match="relative_to_last"):
+            est.set_params(relative_to_last=bool(fitted)).partial_fit(seqs, y)
     est.set_params(relative_to_last=fitted)
     assert_allclose(est.predict(seqs), before, rtol=0, atol=0)
     est.partial_fit(seqs, y)  # the fitted value goes on training
