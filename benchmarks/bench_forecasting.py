@@ -47,6 +47,11 @@ Models (``--models`` picks some):
 the test split: each series cut to its first ``split`` values, fitted on their first
 80 % and scored on the rest (``k`` at most a third of that fit).
 
+``--series`` also takes series outside ``shared/data``, to check a choice made on the
+six independently: statsmodels' ``sunspots`` (yearly, ``k`` = 10) and the quarterly
+US macro series ``realgdp``, ``cpi``, ``unemp``, ``infl``, ``tbilrate`` and ``m1``
+(``k`` = 8, two years; seasonal period 4), split 80/20 in time.
+
 Results (3 seeds, about 2.5 minutes on one core) are in the user guide's forecasting
 page. The RNNs use ``RNNRegressor``'s defaults with ``random_state`` = 0, 1, ...
 (``--seeds``): each cell is the mean over the seeds, and ``--json`` keeps each seed.
@@ -87,7 +92,22 @@ def data_dir():
     return Path(os.environ.get("SKRNN_DATA", default))
 
 
+#: Series outside shared/data, from statsmodels' datasets (``--series``), to check a
+#: choice made on the six above independently: name -> (loader, period m, lags k).
+EXTRA = {
+    "sunspots": (lambda sm: sm.datasets.sunspots.load_pandas().data["SUNACTIVITY"], 1, 10),
+    **{col: ((lambda sm, col=col: sm.datasets.macrodata.load_pandas().data[col]), 4, 8)
+       for col in ("realgdp", "cpi", "unemp", "infl", "tbilrate", "m1")},
+}
+
+
 def load(name):
+    if name in EXTRA:  # yearly (sunspots) or quarterly (US macro data, 1959-2009)
+        import statsmodels.api as sm
+
+        loader, m, k = EXTRA[name]
+        values = loader(sm).to_numpy(dtype=np.float64)
+        return pd.Series(values, name=name), int(round(0.8 * len(values))), m, k
     d = np.load(data_dir() / f"{name}.npz")
     series, split = d["series"].astype(np.float64), int(d["split"])
     monthly = "-" in str(d["time"][0])
