@@ -446,7 +446,9 @@ class LagsToSequences(TransformerMixin, BaseEstimator):
     ``(n_lags, 1 + n_exog)``, oldest timestep first, the target's lag as feature 0 and
     the exogenous variables after it, so that
     ``make_pipeline(LagsToSequences(...), RNNRegressor())`` is the regressor the
-    library is given.
+    library is given (with ``RNNRegressor(relative_to_last=0)``, which reads each
+    window and its forecast relative to the window's last value, for series whose
+    level moves; see the forecasting guide).
 
     - skforecast's ``ForecasterRecursive`` and ``ForecasterDirect`` with ``lags=k``:
       ``LagsToSequences(n_lags=k)`` (the defaults ``order='newest_first'``,
