@@ -375,13 +375,6 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
                 "deterministic objective. Use solver='adam' or 'sgd', or set "
                 "dropout=0."
             )
-        relative = getattr(self, "relative_to_last", None)
-        if isinstance(relative, (bool, np.bool_)):  # an Integral to the constraints
-            raise InvalidParameterError(
-                f"The 'relative_to_last' parameter of {type(self).__name__} must be an "
-                f"int in the range [0, inf) (the index of an input feature) or None. "
-                f"Got {relative!r} instead."
-            )
         first_pass = not hasattr(self, "weights_") or (
             not self.warm_start and not incremental
         )
@@ -422,6 +415,7 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             skip_steps = self._spec.skip_steps
             sequence_norm = self._sequence_norm
             relative = self._relative_to_last
+            self._check_relative_to_last(seq)  # a bad value by its own error
             n_inputs = seq.n_features * (segment_length + 2 * sequence_norm)
             # options the fitted network was built with, refused by name (the spec
             # comparison below would name only their effect on the input width, or
@@ -543,10 +537,17 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
                             self._y_shift, self._y_scale, inverse=inverse)
 
     def _check_relative_to_last(self, seq):
-        """``relative_to_last`` (RNNRegressor's) checked against the fit's ``seq``."""
+        """``relative_to_last`` (RNNRegressor's) checked against the fit's ``seq``: the
+        feature's index, or None."""
         relative = getattr(self, "relative_to_last", None)
         if relative is None:
             return None
+        if isinstance(relative, (bool, np.bool_)):  # an Integral to the constraints
+            raise InvalidParameterError(
+                f"The 'relative_to_last' parameter of {type(self).__name__} must be an "
+                f"int in the range [0, inf) (the index of an input feature) or None. "
+                f"Got {relative!r} instead."
+            )
         if relative >= seq.n_features:
             raise ValueError(
                 f"relative_to_last={relative} names input feature {relative}, but X has "
