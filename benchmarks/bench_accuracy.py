@@ -4,7 +4,11 @@ The datasets are the classification and regression sets of ``shared/data`` (see 
 README): ArrowHead, Coffee, OSULeaf and PLAID (classification, PLAID with unequal
 lengths), CardanoSentiment, Covid3Month and Tecator (regression). They are read from
 ``../shared/data`` beside the repository, or from the folder named by the environment
-variable ``SKRNN_DATA``. Each set is fitted and scored by:
+variable ``SKRNN_DATA``. ``--sets`` also takes five classification sets outside
+``shared/data``, from sktime's bundled copies (sktime must be installed), to check the
+defaults chosen on the seven independently: BasicMotions (6 features, 100 steps),
+GunPoint (150 steps), ItalyPowerDemand (24 steps), JapaneseVowels (12 features, 7 to
+29 steps, ragged) and ACSF1 (1460 steps). Each set is fitted and scored by:
 
 - ``rnn``: ``RNNClassifier`` / ``RNNRegressor`` with their default parameters (plus
   ``--params``), given ``X`` as a user has it: the 3-D array ``(n, T, F)``, or for
@@ -38,6 +42,8 @@ standard error, and ``--json PATH`` also writes every result.
 Usage::
 
     python benchmarks/bench_accuracy.py --timeout 300 --json acc.json
+    python benchmarks/bench_accuracy.py \\
+        --sets BasicMotions,GunPoint,ItalyPowerDemand,JapaneseVowels,ACSF1
     python benchmarks/bench_accuracy.py --mode cv --sets ArrowHead,Coffee \\
         --models rnn --params '{"hidden_layer_sizes": [64], "solver": "lbfgs"}'
 """
@@ -68,6 +74,11 @@ TASKS = {
     "OSULeaf": "classification", "PLAID": "classification",
     "CardanoSentiment": "regression", "Covid3Month": "regression", "Tecator": "regression",
 }
+#: Sets outside shared/data, read from sktime's bundled copies (``--sets``), to check
+#: the defaults chosen on the seven above independently: none was used for any choice.
+INDEPENDENT = {"BasicMotions": "classification", "GunPoint": "classification",
+               "ItalyPowerDemand": "classification", "JapaneseVowels": "classification",
+               "ACSF1": "classification"}
 MODELS = {"classification": ("rnn", "mlp", "1nn"), "regression": ("rnn", "mlp", "ridge")}
 METRICS = {"classification": "accuracy", "regression": "R2"}
 
@@ -80,6 +91,8 @@ def data_dir():
 def load(name):
     """``(X_train, y_train, X_test, y_test)``: ``X`` a 3-D array, or a list of
     ``(T_i, F)`` arrays where the set stores lengths (the NaN padding cut off)."""
+    if name in INDEPENDENT:
+        return load_sktime(name)
     with np.load(data_dir() / f"{name}.npz") as data:
         arrays = []
         for part in ("train", "test"):
@@ -87,6 +100,24 @@ def load(name):
             if f"lengths_{part}" in data:
                 X = [x[:length] for x, length in zip(X, data[f"lengths_{part}"])]
             arrays += [X, data[f"y_{part}"]]
+    return tuple(arrays)
+
+
+def load_sktime(name):
+    """A set of :data:`INDEPENDENT` from sktime's bundled copy, in skrnn's layout:
+    ``(n, T, F)``, or a list of ``(T_i, F)`` arrays for unequal lengths."""
+    from sktime.datasets import load_UCR_UEA_dataset
+
+    arrays = []
+    for part in ("train", "test"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            X, y = load_UCR_UEA_dataset(name, split=part, return_type="nested_univ")
+        series = [np.column_stack([np.asarray(cell, np.float64) for cell in row])
+                  for row in X.itertuples(index=False)]
+        if len({len(x) for x in series}) == 1:
+            series = np.stack(series)
+        arrays += [series, np.asarray(y)]
     return tuple(arrays)
 
 
@@ -212,7 +243,7 @@ def cross_validate(model, task, config, X, y):
 
 
 def bench_set(name, config):
-    task = TASKS[name]
+    task = {**TASKS, **INDEPENDENT}[name]
     X_train, y_train, X_test, y_test = load(name)
     rows = []
     for model in MODELS[task]:
@@ -230,7 +261,7 @@ def bench_set(name, config):
 def cells(results, name, models, timeout):
     """The row of ``name``: its metric, then a score and fit seconds per model."""
     by_model = {r["model"]: r for r in results if r["set"] == name}
-    row = [name, METRICS[TASKS[name]]]
+    row = [name, METRICS[{**TASKS, **INDEPENDENT}[name]]]
     for model in models:
         r = by_model.get(model)
         if r is None:
@@ -277,7 +308,8 @@ def parse_args(argv):
     args = parser.parse_args(argv)
     args.sets = args.sets.split(",")
     args.models = args.models.split(",")
-    unknown = set(args.sets) - set(TASKS) | set(args.models) - {"rnn", "mlp", "1nn", "ridge"}
+    unknown = (set(args.sets) - set(TASKS) - set(INDEPENDENT)
+               | set(args.models) - {"rnn", "mlp", "1nn", "ridge"})
     if unknown:
         parser.error(f"unknown sets or models: {sorted(unknown)}")
     for estimator in (RNNClassifier, RNNRegressor):
