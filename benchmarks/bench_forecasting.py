@@ -52,6 +52,15 @@ six independently: statsmodels' ``sunspots`` (yearly, ``k`` = 10) and the quarte
 US macro series ``realgdp``, ``cpi``, ``unemp``, ``infl``, ``tbilrate`` and ``m1``
 (``k`` = 8, two years; seasonal period 4), split 80/20 in time.
 
+``--tsf PATH`` forecasts every series of a file of the Monash forecasting archive
+(``.tsf``, as aeon and sktime bundle them: for instance the 181 yearly series of the
+M1 competition) with at least ``--min-length`` values (20 by default), by the same
+rules (the period from the file's ``@frequency``: 12 monthly, 4 quarterly, else 1;
+``k`` 12, 8 or 10, at most a third of the training part). After the tables, a
+summary over all series gives, for each model, the geometric mean of its RMSE
+divided by Ridge's and by the seasonal-naive forecast's, and the share of series on
+which it is lower.
+
 Results (3 seeds, about 2.5 minutes on one core) are in the user guide's forecasting
 page. The RNNs use ``RNNRegressor``'s defaults with ``random_state`` = 0, 1, ...
 (``--seeds``): each cell is the mean over the seeds, and ``--json`` keeps each seed.
@@ -62,6 +71,8 @@ Usage::
 
     python benchmarks/bench_forecasting.py --seeds 3 --json forecasting.json
     python benchmarks/bench_forecasting.py --series airline,lynx --models naive,rnn
+    python benchmarks/bench_forecasting.py --tsf m1_yearly_dataset.tsf \\
+        --models naive,ridge,rnn,rnn-rel
 """
 
 import argparse
@@ -101,7 +112,35 @@ EXTRA = {
 }
 
 
+#: Series of a ``.tsf`` file (``--tsf``): name -> (values, period m).
+TSF = {}
+
+
+def read_tsf(path, min_length):
+    """The series of a Monash ``.tsf`` file with at least ``min_length`` values, and
+    their seasonal period (from ``@frequency``)."""
+    periods = {"monthly": 12, "quarterly": 4}
+    m, series = 1, {}
+    with open(path, encoding="latin-1") as f:
+        for line in f:
+            line = line.strip()
+            if line.lower().startswith("@frequency"):
+                m = periods.get(line.split()[1].lower(), 1)
+            if not line or line.startswith(("#", "@")):
+                continue
+            name, *_, values = line.split(":")
+            values = np.array(values.split(","), dtype=np.float64)
+            if len(values) >= min_length:
+                series[name] = values
+    return {name: (values, m) for name, values in series.items()}
+
+
 def load(name):
+    if name in TSF:
+        values, m = TSF[name]
+        split = int(round(0.8 * len(values)))
+        k = min({12: 12, 4: 8}.get(m, 10), split // 3)
+        return pd.Series(values, name=name), split, m, k
     if name in EXTRA:  # yearly (sunspots) or quarterly (US macro data, 1959-2009)
         import statsmodels.api as sm
 
@@ -250,8 +289,14 @@ def main(argv=None):
     parser.add_argument("--rst", action="store_true", help="reStructuredText tables")
     parser.add_argument("--validate", action="store_true",
                         help="score inside the training periods (see the docstring)")
+    parser.add_argument("--tsf", help="forecast every series of this .tsf file instead")
+    parser.add_argument("--min-length", type=int, default=20,
+                        help="with --tsf, the series with at least this many values")
     args = parser.parse_args(argv)
     series_names = args.series.split(",")
+    if args.tsf:
+        TSF.update(read_tsf(args.tsf, args.min_length))
+        series_names = list(TSF)
     models = args.models.split(",")
 
     results = []
@@ -330,10 +375,35 @@ def report(results, series_names, models, rst=False):
                 parts.append(f"loses to snaive on {', '.join(losses) or 'none'}")
             lines.append(f"{what}: {rnn} " + "; ".join(parts)
                          + f" (of {len(series_names)})")
+    lines.extend(collection_summary(table, series_names, models))
     seconds = {m: np.mean([table[n, m][2] for n in series_names]) for m in models}
     lines.append("mean seconds per fit and forecasts: " + ", ".join(
         f"{m} {s:.1f}" for m, s in seconds.items()))
     return "\n".join(lines)
+
+
+def collection_summary(table, series_names, models):
+    """For each model, the geometric mean over the series of its RMSE divided by
+    Ridge's and by the seasonal-naive forecast's, and the share of series on which it
+    is lower (series where either RMSE is not finite left out)."""
+    lines = []
+    references = [r for r in ("ridge", "snaive") if r in models]
+    for index, what in ((0, "one step"), (1, "horizon")):
+        for model in models:
+            parts = []
+            for ref in references:
+                if ref == model:
+                    continue
+                a = np.array([table[n, model][index] for n in series_names])
+                b = np.array([table[n, ref][index] for n in series_names])
+                ok = np.isfinite(a) & np.isfinite(b) & (a > 0) & (b > 0)
+                if ok.any():
+                    gm = float(np.exp(np.mean(np.log(a[ok] / b[ok]))))
+                    parts.append(f"{gm:.3f} x {ref}, lower on {np.mean(a[ok] < b[ok]):.0%}")
+            if parts:
+                lines.append(f"{what}: {model} " + "; ".join(parts)
+                             + f" (geometric mean over {int(ok.sum())} series)")
+    return lines
 
 
 def _cell(value):
