@@ -53,8 +53,8 @@ US macro series ``realgdp``, ``cpi``, ``unemp``, ``infl``, ``tbilrate`` and ``m1
 (``k`` = 8, two years; seasonal period 4), split 80/20 in time.
 
 ``--tsf PATH`` forecasts every series of a file of the Monash forecasting archive
-(``.tsf``, as aeon and sktime bundle them: for instance the 181 yearly series of the
-M1 competition) with at least ``--min-length`` values (20 by default), by the same
+(``.tsf``: for instance the 181 yearly series of the M1 competition, which aeon
+bundles) with at least ``--min-length`` values (20 by default), by the same
 rules (the period from the file's ``@frequency``: 12 monthly, 4 quarterly, else 1;
 ``k`` 12, 8 or 10, at most a third of the training part). After the tables, a
 summary over all series gives, for each model, the geometric mean of its RMSE
