@@ -372,7 +372,8 @@ def report(results, series_names, models, rst=False):
                      for other in ("ridge", "ridge-diff", "snaive") if other in models]
             if "snaive" in models:
                 losses = better("snaive", rnn, index)
-                parts.append(f"loses to snaive on {', '.join(losses) or 'none'}")
+                parts.append(f"loses to snaive on {len(losses)}" if len(series_names) > 12
+                             else f"loses to snaive on {', '.join(losses) or 'none'}")
             lines.append(f"{what}: {rnn} " + "; ".join(parts)
                          + f" (of {len(series_names)})")
     lines.extend(collection_summary(table, series_names, models))
