@@ -54,8 +54,8 @@ US macro series ``realgdp``, ``cpi``, ``unemp``, ``infl``, ``tbilrate`` and ``m1
 
 ``--tsf PATH`` forecasts every series of a file of the Monash forecasting archive
 (``.tsf``: for instance the 181 yearly series of the M1 competition, which aeon
-bundles) with at least ``--min-length`` values (20 by default), by the same
-rules (the period from the file's ``@frequency``: 12 monthly, 4 quarterly, else 1;
+bundles) with at least ``--min-length`` values (20 by default) and none missing, by
+the same rules (the period from the file's ``@frequency``: 12 monthly, 4 quarterly, else 1;
 ``k`` 12, 8 or 10, at most a third of the training part). After the tables, a
 summary over all series gives, for each model, the geometric mean of its RMSE
 divided by Ridge's and by the seasonal-naive forecast's, and the share of series on
@@ -117,8 +117,8 @@ TSF = {}
 
 
 def read_tsf(path, min_length):
-    """The series of a Monash ``.tsf`` file with at least ``min_length`` values, and
-    their seasonal period (from ``@frequency``)."""
+    """The series of a Monash ``.tsf`` file with at least ``min_length`` values and
+    none missing, and their seasonal period (from ``@frequency``)."""
     periods = {"monthly": 12, "quarterly": 4}
     m, series = 1, {}
     with open(path, encoding="latin-1") as f:
@@ -129,8 +129,8 @@ def read_tsf(path, min_length):
             if not line or line.startswith(("#", "@")):
                 continue
             name, *_, values = line.split(":")
-            values = np.array(values.split(","), dtype=np.float64)
-            if len(values) >= min_length:
+            values = np.array([np.nan if v == "?" else float(v) for v in values.split(",")])
+            if len(values) >= min_length and np.isfinite(values).all():
                 series[name] = values
     return {name: (values, m) for name, values in series.items()}
 
@@ -400,10 +400,10 @@ def collection_summary(table, series_names, models):
                 ok = np.isfinite(a) & np.isfinite(b) & (a > 0) & (b > 0)
                 if ok.any():
                     gm = float(np.exp(np.mean(np.log(a[ok] / b[ok]))))
-                    parts.append(f"{gm:.3f} x {ref}, lower on {np.mean(a[ok] < b[ok]):.0%}")
+                    parts.append(f"{gm:.3f} x {ref} (geometric mean over {ok.sum()} "
+                                 f"series), lower on {np.mean(a[ok] < b[ok]):.0%}")
             if parts:
-                lines.append(f"{what}: {model} " + "; ".join(parts)
-                             + f" (geometric mean over {int(ok.sum())} series)")
+                lines.append(f"{what}: {model} " + "; ".join(parts))
     return lines
 
 
