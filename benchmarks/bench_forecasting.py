@@ -104,10 +104,10 @@ def data_dir():
 
 
 #: Series outside shared/data, from statsmodels' datasets (``--series``), to check a
-#: choice made on the six above independently: name -> (loader, period m, lags k).
+#: choice made on the six above independently: name -> (loader, period m).
 EXTRA = {
-    "sunspots": (lambda sm: sm.datasets.sunspots.load_pandas().data["SUNACTIVITY"], 1, 10),
-    **{col: ((lambda sm, col=col: sm.datasets.macrodata.load_pandas().data[col]), 4, 8)
+    "sunspots": (lambda sm: sm.datasets.sunspots.load_pandas().data["SUNACTIVITY"], 1),
+    **{col: ((lambda sm, col=col: sm.datasets.macrodata.load_pandas().data[col]), 4)
        for col in ("realgdp", "cpi", "unemp", "infl", "tbilrate", "m1")},
 }
 
@@ -135,24 +135,29 @@ def read_tsf(path, min_length):
     return {name: (values, m) for name, values in series.items()}
 
 
+def n_lags(m, split):
+    """The rule for ``k``: 12 lags of a monthly series, 8 of a quarterly one, 10
+    otherwise, at most a third of the ``split`` training values."""
+    return min({12: 12, 4: 8}.get(m, 10), split // 3)
+
+
 def load(name):
+    """``(series, split, m, k)``: the series, its training length, its seasonal period
+    and its number of lags."""
     if name in TSF:
         values, m = TSF[name]
-        split = int(round(0.8 * len(values)))
-        k = min({12: 12, 4: 8}.get(m, 10), split // 3)
-        return pd.Series(values, name=name), split, m, k
-    if name in EXTRA:  # yearly (sunspots) or quarterly (US macro data, 1959-2009)
+    elif name in EXTRA:  # yearly (sunspots) or quarterly (US macro data, 1959-2009)
         import statsmodels.api as sm
 
-        loader, m, k = EXTRA[name]
+        loader, m = EXTRA[name]
         values = loader(sm).to_numpy(dtype=np.float64)
-        return pd.Series(values, name=name), int(round(0.8 * len(values))), m, k
-    d = np.load(data_dir() / f"{name}.npz")
-    series, split = d["series"].astype(np.float64), int(d["split"])
-    monthly = "-" in str(d["time"][0])
-    m = 12 if monthly else 1
-    k = min(12 if monthly else 10, split // 3)
-    return pd.Series(series, name=name), split, m, k
+    else:  # shared/data: split as stored
+        d = np.load(data_dir() / f"{name}.npz")
+        values, split = d["series"].astype(np.float64), int(d["split"])
+        m = 12 if "-" in str(d["time"][0]) else 1  # monthly dates, or years
+        return pd.Series(values, name=name), split, m, n_lags(m, split)
+    split = int(round(0.8 * len(values)))
+    return pd.Series(values, name=name), split, m, n_lags(m, split)
 
 
 def rmse(pred, true):
@@ -392,10 +397,10 @@ def collection_summary(table, series_names, models):
     for index, what in ((0, "one step"), (1, "horizon")):
         for model in models:
             parts = []
+            a = np.array([table[n, model][index] for n in series_names])
             for ref in references:
                 if ref == model:
                     continue
-                a = np.array([table[n, model][index] for n in series_names])
                 b = np.array([table[n, ref][index] for n in series_names])
                 ok = np.isfinite(a) & np.isfinite(b) & (a > 0) & (b > 0)
                 if ok.any():
