@@ -79,6 +79,7 @@ TASKS = {
 INDEPENDENT = {"BasicMotions": "classification", "GunPoint": "classification",
                "ItalyPowerDemand": "classification", "JapaneseVowels": "classification",
                "ACSF1": "classification"}
+ALL_TASKS = {**TASKS, **INDEPENDENT}
 MODELS = {"classification": ("rnn", "mlp", "1nn"), "regression": ("rnn", "mlp", "ridge")}
 METRICS = {"classification": "accuracy", "regression": "R2"}
 
@@ -243,7 +244,7 @@ def cross_validate(model, task, config, X, y):
 
 
 def bench_set(name, config):
-    task = {**TASKS, **INDEPENDENT}[name]
+    task = ALL_TASKS[name]
     X_train, y_train, X_test, y_test = load(name)
     rows = []
     for model in MODELS[task]:
@@ -261,7 +262,7 @@ def bench_set(name, config):
 def cells(results, name, models, timeout):
     """The row of ``name``: its metric, then a score and fit seconds per model."""
     by_model = {r["model"]: r for r in results if r["set"] == name}
-    row = [name, METRICS[{**TASKS, **INDEPENDENT}[name]]]
+    row = [name, METRICS[ALL_TASKS[name]]]
     for model in models:
         r = by_model.get(model)
         if r is None:
@@ -308,8 +309,7 @@ def parse_args(argv):
     args = parser.parse_args(argv)
     args.sets = args.sets.split(",")
     args.models = args.models.split(",")
-    unknown = (set(args.sets) - set(TASKS) - set(INDEPENDENT)
-               | set(args.models) - {"rnn", "mlp", "1nn", "ridge"})
+    unknown = set(args.sets) - set(ALL_TASKS) | set(args.models) - {"rnn", "mlp", "1nn", "ridge"}
     if unknown:
         parser.error(f"unknown sets or models: {sorted(unknown)}")
     for estimator in (RNNClassifier, RNNRegressor):
