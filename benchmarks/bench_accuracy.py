@@ -15,6 +15,10 @@ GunPoint (150 steps), ItalyPowerDemand (24 steps), JapaneseVowels (12 features, 
   PLAID a list of ``(T_i, F)`` arrays. No scaler, unless ``--scale`` standardises each
   feature over all timesteps of the fitting data first (the same statistics then
   transform the data scored);
+- ``rnn-cv`` (not run unless ``--models`` names it): ``GridSearchCV`` of that estimator
+  over ``segment_length`` in ``["auto", T]`` (the default segments, or the whole series
+  of ``T`` steps read as one input vector), by 3-fold cross-validation on the fitting
+  data, as a user would choose it; ``chosen`` in the JSON results is its choice;
 - ``mlp``: ``StandardScaler`` then ``MLPClassifier`` / ``MLPRegressor`` on the
   flattened series ``(n, T * F)``;
 - ``1nn`` (classification): ``KNeighborsClassifier(n_neighbors=1)`` on the raw
@@ -61,7 +65,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import RidgeCV
-from sklearn.model_selection import KFold, StratifiedKFold
+from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
@@ -80,7 +84,9 @@ INDEPENDENT = {"BasicMotions": "classification", "GunPoint": "classification",
                "ItalyPowerDemand": "classification", "JapaneseVowels": "classification",
                "ACSF1": "classification"}
 ALL_TASKS = {**TASKS, **INDEPENDENT}
-MODELS = {"classification": ("rnn", "mlp", "1nn"), "regression": ("rnn", "mlp", "ridge")}
+MODELS = {"classification": ("rnn", "rnn-cv", "mlp", "1nn"),
+          "regression": ("rnn", "rnn-cv", "mlp", "ridge")}
+ALL_MODELS = ("rnn", "rnn-cv", "mlp", "1nn", "ridge")
 METRICS = {"classification": "accuracy", "regression": "R2"}
 
 
@@ -148,16 +154,23 @@ def standardise(X_fit, X_score):
 
 def prepare(model, X_fit, X_score, scale):
     """The inputs of ``model``: the series as they are for the RNN, flattened otherwise."""
-    if model == "rnn":
+    if model.startswith("rnn"):
         return standardise(X_fit, X_score) if scale else (X_fit, X_score)
     length = max(len(x) for x in X_fit)
     return flatten(X_fit, length), flatten(X_score, length)
 
 
-def make_model(model, task, params, seed):
+def make_model(model, task, params, seed, length):
+    """``length``: the longest series of the fitting data."""
     classify = task == "classification"
-    if model == "rnn":
-        return (RNNClassifier if classify else RNNRegressor)(**{"random_state": seed, **params})
+    if model.startswith("rnn"):
+        rnn = (RNNClassifier if classify else RNNRegressor)(**{"random_state": seed, **params})
+        if model == "rnn":
+            return rnn
+        # what a user would try next: the default segments, or the whole series read
+        # as one input vector, chosen by 3-fold cross-validation on the fitting data
+        folds = StratifiedKFold(3) if classify else KFold(3, shuffle=True, random_state=0)
+        return GridSearchCV(rnn, {"segment_length": ["auto", length]}, cv=folds)
     if model == "mlp":
         mlp = MLPClassifier if classify else MLPRegressor
         return make_pipeline(StandardScaler(), mlp(random_state=seed))
@@ -177,8 +190,11 @@ def fit_and_score(estimator, X_fit, y_fit, X_score, y_score):
     others = [w for w in caught if not issubclass(w.category, ConvergenceWarning)]
     for w in others:
         warnings.showwarning(w.message, w.category, w.filename, w.lineno)
-    return {"status": "ok", "score": float(score), "fit_s": seconds,
-            "convergence_warnings": len(caught) - len(others)}
+    result = {"status": "ok", "score": float(score), "fit_s": seconds,
+              "convergence_warnings": len(caught) - len(others)}
+    if hasattr(estimator, "best_params_"):
+        result["chosen"] = estimator.best_params_
+    return result
 
 
 def _send_result(connection, function, args):
@@ -215,8 +231,9 @@ def run_in_child(timeout, function, *args):
 def evaluate(model, task, config, X_fit, y_fit, X_score, y_score):
     """Fit ``model`` on one split and score it on the other."""
     A_fit, A_score = prepare(model, X_fit, X_score, config.scale)
-    estimator = make_model(model, task, config.params, config.seed)
-    if model == "rnn" and config.timeout:
+    estimator = make_model(model, task, config.params, config.seed,
+                           max(len(x) for x in X_fit))
+    if model.startswith("rnn") and config.timeout:
         return run_in_child(config.timeout, fit_and_score, estimator, A_fit, y_fit,
                             A_score, y_score)
     return fit_and_score(estimator, A_fit, y_fit, A_score, y_score)
@@ -295,7 +312,8 @@ def parse_args(argv):
     parser.add_argument("--mode", choices=("test", "cv"), default="test")
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--sets", default=",".join(TASKS))
-    parser.add_argument("--models", default="rnn,mlp,1nn,ridge")
+    parser.add_argument("--models", default="rnn,mlp,1nn,ridge",
+                        help=f"comma-separated, of {', '.join(ALL_MODELS)}")
     parser.add_argument("--params", type=json.loads, default={},
                         help="JSON object of RNN parameters, for both estimators")
     parser.add_argument("--seed", type=int, default=0,
@@ -309,7 +327,7 @@ def parse_args(argv):
     args = parser.parse_args(argv)
     args.sets = args.sets.split(",")
     args.models = args.models.split(",")
-    unknown = set(args.sets) - set(ALL_TASKS) | set(args.models) - {"rnn", "mlp", "1nn", "ridge"}
+    unknown = set(args.sets) - set(ALL_TASKS) | set(args.models) - set(ALL_MODELS)
     if unknown:
         parser.error(f"unknown sets or models: {sorted(unknown)}")
     for estimator in (RNNClassifier, RNNRegressor):
@@ -322,7 +340,7 @@ def main(argv=None):
     start = time.perf_counter()
     results = [row for name in config.sets for row in bench_set(name, config)]
     total = time.perf_counter() - start
-    models = [m for m in ("rnn", "mlp", "1nn", "ridge") if m in config.models]
+    models = [m for m in ALL_MODELS if m in config.models]
     header = ["set", "metric"]
     for model in models:
         header += [f"{model} score", f"{model} fit (s)"]
