@@ -6,6 +6,7 @@ arrays (:mod:`skrnn._sequences`), wires options into the objective
 """
 
 import copy
+import functools
 import hashlib
 import warnings
 from abc import ABCMeta, abstractmethod
@@ -151,6 +152,7 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
                            StrOptions({"auto"}), None],
         "linear_skip": ["boolean"],
         "sequence_norm": ["boolean"],
+        "segment_jitter": ["boolean"],
     }
 
     # the linear skip's own penalty (see skrnn._network.init_skip), set by a first fit
@@ -475,6 +477,7 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
 
         # L-BFGS works in float64 (SciPy's line search does): so do its loss and
         # gradient, whatever X's dtype; the fitted model predicts in X's dtype
+        jitter = self._jitter_source(seq, dtype)
         seq = self._network_input(seq, dtype, standardized=True)
         if self._y_scale is not None:  # (tiled over the steps of per-step targets)
             reps = Y.shape[1] // len(self._y_scale)
@@ -496,7 +499,7 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
                 self._fit_lbfgs(theta, seq, Y, sw, n_threads)
             else:
                 self._fit_stochastic(theta, seq, Y, sw, incremental, n_threads,
-                                     start_skip)
+                                     start_skip, jitter)
         if not first_pass and np.array_equal(theta, start[0]):
             # nothing moved (an interrupted call, say): the very weights it had, not
             # their round trip through the scaling, which may differ in the last bit
@@ -514,17 +517,32 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         self._skip_alpha = init_skip(theta, seq_m.X, seq_m.lengths, Y_m, self._spec, sw_m,
                                      set_weights=self._spec.out_activation == "identity")
 
-    def _network_input(self, seq, dtype=None, standardized=False):
+    def _network_input(self, seq, dtype=None, standardized=False, offsets=None):
         """What the network reads of the validated ``seq``, in segments: each sequence
         relative to itself with ``sequence_norm`` (:func:`normalize_each`); otherwise
         ``seq`` standardised (the model the solvers train), or as it is (the raw-data
-        model of ``weights_``, which holds the scaling)."""
+        model of ``weights_``, which holds the scaling). ``offsets``: each sequence's
+        segments started that many steps early (:func:`segment`, ``segment_jitter``)."""
         k = self._segment_length
         if self._sequence_norm:
-            return normalize_each(seq, self._x_shift, self._x_scale, dtype, k)
+            return normalize_each(seq, self._x_shift, self._x_scale, dtype, k, offsets)
         if standardized:
             seq = standardize(seq, self._x_shift, self._x_scale, dtype)
-        return segment(seq, k)
+        return segment(seq, k, offsets)
+
+    def _jitter_source(self, seq, dtype):
+        """With ``segment_jitter`` (SGD or Adam, segments of more than one step): a
+        function of row indices and offsets, the network's input of those rows of the
+        validated ``seq`` with their segments started early by the offsets; else None."""
+        if (not getattr(self, "segment_jitter", False) or self._segment_length == 1
+                or self.solver not in _STOCHASTIC_SOLVERS):
+            return None
+
+        def jittered(rows, offsets):
+            return self._network_input(seq.take(rows), dtype, standardized=True,
+                                       offsets=offsets)
+
+        return jittered
 
     def _scaled(self, weights, inverse=False):
         """``weights`` of the standardised model -> the raw-data model (or back).
@@ -665,9 +683,12 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
     # SGD and Adam: the epochs of one call, in chapters
 
     def _fit_stochastic(self, theta, seq, Y, sw, incremental, n_threads=1,
-                        start_skip=False):
+                        start_skip=False, jitter=None):
         """Epochs of minibatch updates until convergence, ``max_iter`` or a stop;
-        ``start_skip``: first fit the linear skip's start on the training part.
+        ``start_skip``: first fit the linear skip's start on the training part;
+        ``jitter`` (:meth:`_jitter_source`): each epoch reads the training sequences
+        with their segments started at random offsets (the skip's start, the
+        validation score and the checks read them as ``seq`` does, without).
 
         Each epoch (:meth:`_run_epoch`) updates ``theta`` minibatch by minibatch; if
         the loss or the gradient stops being finite, the last update is rolled back
@@ -682,11 +703,13 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         if self.validation_scores_ is not None:
             self.validation_scores_ = list(self.validation_scores_)
         early_stopping = self.early_stopping and not incremental
-        seq, Y, sw, val_data = self._hold_out(seq, Y, sw, early_stopping)
+        seq, Y, sw, val_data, rows = self._hold_out(seq, Y, sw, early_stopping)
         if start_skip:
             self._start_skip(theta, seq, Y, sw)
-        seq, Y, sw, batch_size, n_seen = self._batch_plan(seq, Y, sw)
+        seq, Y, sw, batch_size, n_seen, merged = self._batch_plan(seq, Y, sw)
         data = (seq, Y, sw, batch_size, n_seen)
+        if jitter is not None:  # the rows of the data the epochs read, in its order
+            jitter = functools.partial(jitter, rows[merged])
         first_epoch = self.n_iter_
         # the best epoch of this call, kept if interrupted: weights, n_iter_, loss_ and
         # the optimizer's state, all of the same epoch
@@ -699,7 +722,7 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
                 else _LastUpdate(theta.copy(), optimizer.snapshot()))
         try:
             for _ in range(self.max_iter):
-                loss = self._run_epoch(theta, optimizer, data, last, n_threads)
+                loss = self._run_epoch(theta, optimizer, data, last, n_threads, jitter)
                 if loss is None:  # diverged: the last update was rolled back
                     break
                 if self._end_epoch(loss, n_seen, theta, optimizer, val_data,
@@ -754,15 +777,18 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         return self._optimizer
 
     def _hold_out(self, seq, Y, sw, early_stopping):
-        """The training data and, with early stopping, the validation data."""
+        """The training data, with early stopping the validation data, and the
+        training rows' indices in ``seq``."""
         if not early_stopping:
-            return seq, Y, sw, None
+            return seq, Y, sw, None, np.arange(seq.n_samples)
         train, val = self._split_validation(seq, Y)
         val_data = (seq.take(val), Y[val], None if sw is None else sw[val])
-        return (seq.take(train), Y[train], None if sw is None else sw[train], val_data)
+        return (seq.take(train), Y[train], None if sw is None else sw[train], val_data,
+                train)
 
     def _batch_plan(self, seq, Y, sw):
-        """``(seq, Y, sw, batch_size, n_samples_seen)`` of an epoch. A single batch is
+        """``(seq, Y, sw, batch_size, n_samples_seen, rows)`` of an epoch, ``rows`` the
+        index in the given ``seq`` of each row of the returned one. A single batch is
         the canonical full batch (:func:`merge_duplicates`): then repeating a sample
         and weighting it give the same updates, bit for bit."""
         n_samples = seq.n_samples
@@ -775,20 +801,24 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
                     "going to be clipped", stacklevel=7)
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
         if batch_size >= n_samples:
-            seq, Y, sw = merge_duplicates(seq, Y, sw)
-            return seq, Y, sw, seq.n_samples, n_samples
-        return seq, Y, sw, batch_size, n_samples
+            seq, Y, sw, rows = merge_duplicates(seq, Y, sw, return_index=True)
+            return seq, Y, sw, seq.n_samples, n_samples, rows
+        return seq, Y, sw, batch_size, n_samples, np.arange(n_samples)
 
-    def _run_epoch(self, theta, optimizer, data, last, n_threads):
+    def _run_epoch(self, theta, optimizer, data, last, n_threads, jitter=None):
         """One pass over the minibatches: the epoch's mean loss, or ``None`` if the
         loss or the gradient stopped being finite (then the last update is rolled
         back, and a warning says so). ``last`` keeps the weights and the optimizer's
         state before each update. A loss that is not finite before any update (of this
         fit, or of partial_fit's calls so far) is refused: there is nothing to go back
-        to."""
+        to. ``jitter``: a function of one offset a row, the epoch's input in place of
+        ``data``'s (``segment_jitter``)."""
         seq, Y, sw, batch_size, _ = data
         n_samples = seq.n_samples
         full_batch = batch_size >= n_samples
+        if jitter is not None:
+            seq = jitter(self._random_state.randint(self._segment_length,
+                                                    size=n_samples))
         if self.shuffle and not full_batch:
             order = self._random_state.permutation(n_samples)
         else:

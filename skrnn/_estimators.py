@@ -259,6 +259,17 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         is what its target often follows, and the linear skip reads these inputs
         too).
 
+    segment_jitter : bool, default=False
+        Whether each training epoch reads each sequence with its segments started at
+        a random offset: its first timestep repeated ``o`` times in front, ``o``
+        drawn from ``random_state`` in ``[0, segment_length)`` for each sequence and
+        epoch, so that the network does not learn where the arbitrary segment
+        boundaries fall (a data augmentation, as random crops are for images).
+        Prediction, scoring, early stopping's validation and the linear skip's start
+        read the sequences as they are. Only used with segments of more than one
+        step (``segment_length``) and ``solver='sgd'`` or ``'adam'`` (L-BFGS needs a
+        deterministic objective), as ``shuffle`` is.
+
     relative_to_last : int or None, default=None
         The index of an input feature whose next value(s) ``y`` holds, as in
         forecasting (feature 0 of :class:`~skrnn.preprocessing.LagsToSequences`'
@@ -414,7 +425,7 @@ class RNNRegressor(RegressorMixin, BaseRNN):
                  beta_2=0.999, epsilon=1e-8, n_iter_no_change=50, max_fun=15000,
                  clip_norm=None, pooling="max", bidirectional=True, dropout=0.0,
                  segment_length="auto", linear_skip=True, sequence_norm=False,
-                 relative_to_last=None):
+                 relative_to_last=None, segment_jitter=False):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, cell=cell, activation=activation,
             solver=solver, alpha=alpha, batch_size=batch_size,
@@ -430,6 +441,7 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         self.linear_skip = linear_skip
         self.sequence_norm = sequence_norm
         self.relative_to_last = relative_to_last
+        self.segment_jitter = segment_jitter
 
     def _validate_targets(self, y, incremental, dtype):
         if y.ndim == 2 and y.shape[1] == 1:
@@ -723,6 +735,17 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         set of the accuracy page, whose series span five orders of magnitude, and is
         nearly a no-op on series that are already standardised one by one.
 
+    segment_jitter : bool, default=False
+        Whether each training epoch reads each sequence with its segments started at
+        a random offset: its first timestep repeated ``o`` times in front, ``o``
+        drawn from ``random_state`` in ``[0, segment_length)`` for each sequence and
+        epoch, so that the network does not learn where the arbitrary segment
+        boundaries fall (a data augmentation, as random crops are for images).
+        Prediction, scoring, early stopping's validation and the linear skip's start
+        read the sequences as they are. Only used with segments of more than one
+        step (``segment_length``) and ``solver='sgd'`` or ``'adam'`` (L-BFGS needs a
+        deterministic objective), as ``shuffle`` is.
+
     class_weight : dict, list of dict, 'balanced' or None, default=None
         Weights associated with classes, as ``{class_label: weight}``; they multiply
         ``sample_weight``. 'balanced' uses ``n_samples / (n_classes *
@@ -864,7 +887,8 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
                  n_iter_no_change=50, max_fun=15000, clip_norm=None, pooling="max",
                  bidirectional=True, dropout=0.0, segment_length="auto",
-                 linear_skip=False, sequence_norm=True, class_weight=None):
+                 linear_skip=False, sequence_norm=True, class_weight=None,
+                 segment_jitter=False):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, cell=cell, activation=activation,
             solver=solver, alpha=alpha, batch_size=batch_size,
@@ -880,6 +904,7 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         self.linear_skip = linear_skip
         self.sequence_norm = sequence_norm
         self.class_weight = class_weight
+        self.segment_jitter = segment_jitter
 
     def _weight_samples(self, y, sample_weight, incremental):
         if self.class_weight is None:

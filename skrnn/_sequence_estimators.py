@@ -191,7 +191,8 @@ feature_names_in_
 
     _parameter_constraints = {
         key: value for key, value in BaseRNN._parameter_constraints.items()
-        if key not in ("pooling", "segment_length", "linear_skip", "sequence_norm")
+        if key not in ("pooling", "segment_length", "linear_skip", "sequence_norm",
+                       "segment_jitter")
     }
     _parameter_constraints["loss"] = [StrOptions({"squared_error", "poisson"})]
     _y_numeric = True
@@ -401,7 +402,8 @@ feature_names_in_
 
     _parameter_constraints = {
         key: value for key, value in BaseRNN._parameter_constraints.items()
-        if key not in ("pooling", "segment_length", "linear_skip", "sequence_norm")
+        if key not in ("pooling", "segment_length", "linear_skip", "sequence_norm",
+                       "segment_jitter")
     }
 
     def __init__(self, hidden_layer_sizes=(32,), cell="gru", activation="tanh", *,

@@ -282,7 +282,7 @@ def check_sample_weight(sample_weight, n_samples, dtype):
     return sample_weight
 
 
-def merge_duplicates(seq, Y, sample_weight):
+def merge_duplicates(seq, Y, sample_weight, return_index=False):
     """Canonical full-batch data: zero-weight samples dropped, identical samples
     merged into one with the summed weight, rows in a fixed (lexicographic) order.
 
@@ -291,10 +291,12 @@ def merge_duplicates(seq, Y, sample_weight):
     the order of the samples and to the choice between repeating a sample and giving
     it an integer weight; it also saves the work on repeated samples.
 
-    Returns ``(seq, Y, sample_weight)``, the weights always as an array.
+    Returns ``(seq, Y, sample_weight)``, the weights always as an array, and with
+    ``return_index`` the index of each merged row in the given ``seq``.
     """
     N = seq.n_samples
     T, _, F = seq.X.shape
+    keep = np.arange(N)
     if sample_weight is not None:
         keep = np.flatnonzero(sample_weight > 0)
         if len(keep) < N:
@@ -326,10 +328,12 @@ def merge_duplicates(seq, Y, sample_weight):
     else:
         weights = np.bincount(inverse, weights=sample_weight,
                               minlength=len(first)).astype(sample_weight.dtype)
+    if return_index:
+        return seq.take(first), Y[first], weights, keep[first]
     return seq.take(first), Y[first], weights
 
 
-def segment(seq, k):
+def segment(seq, k, offsets=None):
     """Read ``k`` consecutive timesteps as one input vector: ``(T, N, F)`` ->
     ``(ceil(T / k), N, k * F)``, each sequence ``ceil(L / k)`` segments long.
 
@@ -338,17 +342,23 @@ def segment(seq, k):
     by repeating its last real timestep ("edge" padding): that depends on the sequence
     alone, never on the batch, and commutes with any per-feature affine scaling. Past
     each sequence's last segment the result is zero, as in every :class:`Sequences`.
+
+    ``offsets`` (``(N,)`` integers in ``[0, k)``, ``segment_jitter``'s draw) start
+    sequence ``i``'s segments ``offsets[i]`` steps early: its first step repeated that
+    many times in front, so that its segment ``s`` is ``[x_{sk-o}, ..., x_{sk+k-1-o}]``
+    and it is ``ceil((L + o) / k)`` segments long. ``None`` is all zeros.
     """
     if k == 1:
         return seq
     T, N, F = seq.X.shape
-    S = -(-T // k)
     lengths = seq.lengths
+    shift = 0 if offsets is None or not N else np.asarray(offsets, dtype=np.intp)
+    S = -(-(T + int(np.max(shift))) // k)
     t = np.arange(S * k)[:, None]
-    steps = np.minimum(t, lengths - 1)  # (S*k, N): the edge padding
+    steps = np.clip(t - shift, 0, lengths - 1)  # (S*k, N): the edge padding
     Xs = seq.X[steps, np.arange(N)]  # (S*k, N, F)
     Xs = Xs.reshape(S, k, N, F).transpose(0, 2, 1, 3).reshape(S, N, k * F)
-    seg_lengths = -(-lengths // k)
+    seg_lengths = -(-(lengths + shift) // k)
     if len(lengths) and seg_lengths.min() < S:
         Xs[np.arange(S)[:, None] >= seg_lengths] = 0
     return Sequences(np.ascontiguousarray(Xs), seg_lengths, seq.form)
@@ -406,7 +416,7 @@ def relative_to_last(seq, feature):
 SCALE_FLOOR = 1e-6
 
 
-def normalize_each(seq, shift, scale, dtype=None, k=1):
+def normalize_each(seq, shift, scale, dtype=None, k=1, offsets=None):
     """Each sequence read relative to itself (``sequence_norm``), in segments of ``k``
     steps: ``(T, N, F)`` -> ``(ceil(T / k), N, (k + 2) F)``, zero past each sequence's
     last segment.
@@ -426,7 +436,7 @@ def normalize_each(seq, shift, scale, dtype=None, k=1):
     shape leaves out, in bounded units. The floor (as the ``eps`` of instance and
     layer normalisation) keeps a constant sequence's shape zero and rounding noise
     unamplified. Each sequence's result depends on it alone (and on ``shift`` and
-    ``scale``), never on the batch or the padding.
+    ``scale``), never on the batch or the padding. ``offsets``: as :func:`segment`'s.
     """
     T, N, F = seq.X.shape
     dtype = seq.X.dtype if dtype is None else dtype
@@ -444,15 +454,13 @@ def normalize_each(seq, shift, scale, dtype=None, k=1):
         U[~real] = 0.0
     std = np.sqrt(np.einsum("tnf,tnf->nf", U, U) / n + SCALE_FLOOR ** 2)
     U /= std  # the shapes
-    S = -(-T // k)
-    out = np.zeros((S, N, (k + 2) * F), dtype)
     if k == 1:
-        out[..., :F] = U
-        lengths = seq.lengths
+        shape = Sequences(U, seq.lengths, seq.form)
     else:
-        shape = segment(Sequences(U, seq.lengths, seq.form), k)
-        out[..., :k * F] = shape.X
-        lengths = shape.lengths
+        shape = segment(Sequences(U, seq.lengths, seq.form), k, offsets)
+    S, lengths = shape.X.shape[0], shape.lengths
+    out = np.zeros((S, N, (k + 2) * F), dtype)
+    out[..., :k * F] = shape.X
     out[..., k * F:(k + 1) * F] = mean
     out[..., (k + 1) * F:] = np.log(std)
     if len(lengths) and lengths.min() < S:

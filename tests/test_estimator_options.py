@@ -1,5 +1,6 @@
 """The estimators' accuracy options: pooling, bidirectional, dropout, segment_length,
-class_weight, transform, and the standardisation inside (folded into ``weights_``)."""
+segment_jitter, class_weight, transform, and the standardisation inside (folded into
+``weights_``)."""
 
 import pickle
 import warnings
@@ -170,6 +171,133 @@ def test_segment_function_layout():
     assert seq.X[:, 1].tolist() == [[1, 3, 5], [7, 7, 7], [0, 0, 0]]
 
 
+def test_segment_function_offsets_start_each_sequence_early():
+    X = np.arange(14, dtype=float).reshape(7, 2, 1)  # (T, N, F)
+    seq = segment(Sequences(X, np.array([7, 4]), "list"), 3, offsets=np.array([1, 2]))
+    assert seq.X.shape == (3, 2, 3)  # ceil((7 + 2) / 3) rows
+    assert seq.lengths.tolist() == [3, 2]  # ceil((7 + 1) / 3), ceil((4 + 2) / 3)
+    assert seq.X[:, 0].tolist() == [[0, 0, 2], [4, 6, 8], [10, 12, 12]]
+    assert seq.X[:, 1].tolist() == [[1, 1, 1], [3, 5, 7], [0, 0, 0]]
+    # zero offsets are no offsets
+    plain = segment(Sequences(X, np.array([7, 4]), "list"), 3)
+    zero = segment(Sequences(X, np.array([7, 4]), "list"), 3, offsets=np.zeros(2, int))
+    assert np.array_equal(plain.X, zero.X) and np.array_equal(plain.lengths, zero.lengths)
+
+
+def _inputs_seen_in_training(monkeypatch, estimator, X, y, **fit_params):
+    """Fit ``estimator``; the ``(X, lengths, Y)`` of every loss_and_grad call."""
+    import skrnn._base as base
+
+    seen, original = [], base.loss_and_grad
+
+    def recording(theta, X, lengths, Y, *args, **kwargs):
+        seen.append((X.copy(), lengths.copy(), Y.copy()))
+        return original(theta, X, lengths, Y, *args, **kwargs)
+
+    monkeypatch.setattr(base, "loss_and_grad", recording)
+    estimator.fit(X, y, **fit_params)
+    return seen
+
+
+@pytest.mark.parametrize("Estimator", [RNNRegressor, RNNClassifier])
+@pytest.mark.parametrize("batch_size", [16, "auto"])
+def test_segment_jitter_trains_on_each_sequence_started_early(monkeypatch, Estimator,
+                                                               batch_size):
+    """Every training batch holds sequences of the data, each read with its segments
+    started 0 to k-1 steps early, every offset drawn, each with its own target;
+    prediction reads no offset."""
+    X, y = _data(n=40, T=9, F=2)
+    if Estimator is RNNClassifier:
+        y = (y > 0).astype(int)
+    k = 3
+    est = Estimator(hidden_layer_sizes=(3,), segment_length=k, segment_jitter=True,
+                    batch_size=batch_size, max_iter=6, random_state=0)
+    seen = _inputs_seen_in_training(monkeypatch, est, X, y)
+    # the network's input of each training sequence at each offset
+    seq = est._validate_input(X, reset=False)[0]
+    by_offset = [est._network_input(seq, standardized=True,
+                                    offsets=np.full(len(X), o)) for o in range(k)]
+    if Estimator is RNNRegressor:  # the targets as the network learns them
+        targets = (y - est._y_shift) / est._y_scale
+    used = set()
+    for Xb, lengths, Yb in seen:
+        for j, length in enumerate(lengths):
+            matches = [(o, i) for o in range(k) for i in range(len(X))
+                       if by_offset[o].lengths[i] == length
+                       and np.array_equal(by_offset[o].X[:length, i], Xb[:length, j])]
+            assert matches, "a training sequence is no sequence of the data"
+            used.update(o for o, _ in matches)
+            if Estimator is RNNRegressor:  # (every y differs)
+                assert any(np.isclose(Yb[j, 0], targets[i]) for _, i in matches)
+    assert used == {0, 1, 2}
+    # prediction reads the sequences as they are
+    plain = Estimator(hidden_layer_sizes=(3,), segment_length=k, max_iter=1,
+                      random_state=0).fit(X, y)
+    for name, w in est.weights_.items():
+        plain.weights_[name][...] = w
+    assert_allclose(plain.predict(X), est.predict(X), rtol=1e-12)
+
+
+@pytest.mark.parametrize("Estimator", [RNNRegressor, RNNClassifier])
+def test_segment_jitter_is_reproducible_and_changes_the_fit(Estimator):
+    X, y = _data(n=40, T=9, F=2)
+    if Estimator is RNNClassifier:
+        y = (y > 0).astype(int)
+    kw = dict(hidden_layer_sizes=(4,), segment_length=3, max_iter=5, random_state=0)
+    a = Estimator(segment_jitter=True, **kw).fit(X, y)
+    b = Estimator(segment_jitter=True, **kw).fit(X, y)
+    c = Estimator(**kw).fit(X, y)
+    for name in a.weights_:
+        assert np.array_equal(a.weights_[name], b.weights_[name])
+    assert not np.allclose(a.weights_["weight_ih_l0"], c.weights_["weight_ih_l0"])
+
+
+@pytest.mark.parametrize("params", [
+    dict(segment_length=1),  # one step a segment: no offset to draw
+    dict(segment_length=None),
+    dict(segment_length=3, solver="lbfgs"),  # a deterministic objective
+])
+def test_segment_jitter_is_a_no_op_where_it_does_not_apply(params):
+    X, y = _data(n=40, T=9, F=2)
+    kw = dict(hidden_layer_sizes=(4,), max_iter=5, random_state=0, **params)
+    a = RNNRegressor(segment_jitter=True, **kw).fit(X, y)
+    b = RNNRegressor(**kw).fit(X, y)
+    for name in a.weights_:
+        assert np.array_equal(a.weights_[name], b.weights_[name])
+
+
+@pytest.mark.parametrize("Estimator", [RNNRegressor, RNNClassifier])
+def test_segment_jitter_full_batch_weight_equals_repeat(Estimator):
+    """In one full batch, repeating a sample and weighting it by 2 still give the same
+    fit, bit for bit: the offsets are drawn for the canonical (merged) samples."""
+    X, y = _data(n=30, T=9, F=2)
+    if Estimator is RNNClassifier:
+        y = (y > 0).astype(int)
+    kw = dict(hidden_layer_sizes=(4,), segment_length=3, segment_jitter=True,
+              max_iter=5, random_state=0)
+    w = np.ones(len(X))
+    w[:5] = 2
+    weighted = Estimator(**kw).fit(X, y, sample_weight=w)
+    order = np.random.RandomState(1).permutation(len(X) + 5)
+    Xr, yr = np.concatenate([X, X[:5]])[order], np.concatenate([y, y[:5]])[order]
+    repeated = Estimator(**kw).fit(Xr, yr)
+    for name in weighted.weights_:
+        assert np.array_equal(weighted.weights_[name], repeated.weights_[name])
+
+
+def test_segment_jitter_with_early_stopping_and_partial_fit():
+    X, y = _data(n=60, T=9, F=2)
+    kw = dict(hidden_layer_sizes=(4,), segment_length=3, segment_jitter=True,
+              random_state=0)
+    reg = RNNRegressor(early_stopping=True, max_iter=20, **kw).fit(X, y)
+    assert len(reg.validation_scores_) == reg.n_iter_
+    assert np.isfinite(reg.predict(X)).all()
+    inc = RNNRegressor(**kw)
+    for _ in range(3):
+        inc.partial_fit(X, y)
+    assert inc.n_iter_ == 3 and np.isfinite(inc.predict(X)).all()
+
+
 def test_segment_length_auto_reads_at_most_32_segments():
     X, y = _data(n=20, T=100, F=1)
     reg = RNNRegressor(hidden_layer_sizes=(3,), segment_length="auto", max_iter=1,
@@ -264,9 +392,11 @@ def test_class_weight_dict_with_unknown_label_raises():
 def test_options_survive_clone_and_pickle():
     X, y = _data()
     reg = RNNRegressor(hidden_layer_sizes=(4,), pooling="max", bidirectional=True,
-                       dropout=0.1, segment_length=3, max_iter=3, random_state=0)
+                       dropout=0.1, segment_length=3, segment_jitter=True, max_iter=3,
+                       random_state=0)
     params = clone(reg).get_params()
-    for name in ("pooling", "bidirectional", "dropout", "segment_length"):
+    for name in ("pooling", "bidirectional", "dropout", "segment_length",
+                 "segment_jitter"):
         assert params[name] == reg.get_params()[name]
     reg.fit(X, y)
     again = pickle.loads(pickle.dumps(reg))
