@@ -46,6 +46,7 @@ from ._optimizers import AdamOptimizer, SGDOptimizer, clip_grad_norm
 from ._parallel import compute_threads
 from ._sequences import (
     FLOAT_DTYPES,
+    assemble_each,
     check_ragged,
     check_sample_weight,
     check_tabular_or_array,
@@ -55,6 +56,7 @@ from ._sequences import (
     normalize_each,
     relative_to_last,
     segment,
+    sequence_shapes,
     standardize,
     to_time_major,
 )
@@ -533,14 +535,24 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
     def _jitter_source(self, seq, dtype):
         """With ``segment_jitter`` (SGD or Adam, segments of more than one step): a
         function of row indices and offsets, the network's input of those rows of the
-        validated ``seq`` with their segments started early by the offsets; else None."""
-        if (not getattr(self, "segment_jitter", False) or self._segment_length == 1
+        validated ``seq`` with their segments started early by the offsets (as
+        :meth:`_network_input` with ``offsets``; the scaling done once, here, and only
+        the segments read again); else None."""
+        k = self._segment_length
+        if (not getattr(self, "segment_jitter", False) or k == 1
                 or self.solver not in _STOCHASTIC_SOLVERS):
             return None
+        if self._sequence_norm:
+            shapes, level, log_scale = sequence_shapes(seq, self._x_shift, self._x_scale)
 
-        def jittered(rows, offsets):
-            return self._network_input(seq.take(rows), dtype, standardized=True,
-                                       offsets=offsets)
+            def jittered(rows, offsets):
+                return assemble_each(shapes.take(rows), level[rows], log_scale[rows],
+                                     dtype, k, offsets)
+        else:
+            scaled = standardize(seq, self._x_shift, self._x_scale, dtype)
+
+            def jittered(rows, offsets):
+                return segment(scaled.take(rows), k, offsets)
 
         return jittered
 

@@ -438,8 +438,15 @@ def normalize_each(seq, shift, scale, dtype=None, k=1, offsets=None):
     unamplified. Each sequence's result depends on it alone (and on ``shift`` and
     ``scale``), never on the batch or the padding. ``offsets``: as :func:`segment`'s.
     """
-    T, N, F = seq.X.shape
     dtype = seq.X.dtype if dtype is None else dtype
+    return assemble_each(*sequence_shapes(seq, shift, scale), dtype, k, offsets)
+
+
+def sequence_shapes(seq, shift, scale):
+    """:func:`normalize_each`'s first part, one step at a time: ``(shapes, level,
+    log_scale)``, the shapes a float64 :class:`Sequences` ``(T, N, F)`` (zero past
+    each end), the level and the log scale ``(N, F)``."""
+    T, N, F = seq.X.shape
     padded = len(seq.lengths) and seq.lengths.min() < T
     U = seq.X.astype(np.float64)  # a copy, worked on in place
     U -= shift
@@ -454,15 +461,20 @@ def normalize_each(seq, shift, scale, dtype=None, k=1, offsets=None):
         U[~real] = 0.0
     std = np.sqrt(np.einsum("tnf,tnf->nf", U, U) / n + SCALE_FLOOR ** 2)
     U /= std  # the shapes
-    if k == 1:
-        shape = Sequences(U, seq.lengths, seq.form)
-    else:
-        shape = segment(Sequences(U, seq.lengths, seq.form), k, offsets)
+    return Sequences(U, seq.lengths, seq.form), mean, np.log(std)
+
+
+def assemble_each(shapes, level, log_scale, dtype, k=1, offsets=None):
+    """:func:`normalize_each`'s second part: :func:`sequence_shapes`' results in
+    segments of ``k`` steps (started early by ``offsets``), the level and the log
+    scale once a segment, in ``dtype``."""
+    N, F = level.shape
+    shape = segment(shapes, k, offsets)
     S, lengths = shape.X.shape[0], shape.lengths
     out = np.zeros((S, N, (k + 2) * F), dtype)
     out[..., :k * F] = shape.X
-    out[..., k * F:(k + 1) * F] = mean
-    out[..., (k + 1) * F:] = np.log(std)
+    out[..., k * F:(k + 1) * F] = level
+    out[..., (k + 1) * F:] = log_scale
     if len(lengths) and lengths.min() < S:
         out[np.arange(S)[:, None] >= lengths, k * F:] = 0.0
-    return Sequences(out, lengths, seq.form)
+    return Sequences(out, lengths, shapes.form)
