@@ -519,24 +519,24 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         self._skip_alpha = init_skip(theta, seq_m.X, seq_m.lengths, Y_m, self._spec, sw_m,
                                      set_weights=self._spec.out_activation == "identity")
 
-    def _network_input(self, seq, dtype=None, standardized=False, offsets=None):
+    def _network_input(self, seq, dtype=None, standardized=False, offset=0):
         """What the network reads of the validated ``seq``, in segments: each sequence
         relative to itself with ``sequence_norm`` (:func:`normalize_each`); otherwise
         ``seq`` standardised (the model the solvers train), or as it is (the raw-data
-        model of ``weights_``, which holds the scaling). ``offsets``: each sequence's
-        segments started that many steps early (:func:`segment`, ``segment_jitter``)."""
+        model of ``weights_``, which holds the scaling). ``offset``: the segments
+        started that many steps early (:func:`segment`, ``segment_jitter``)."""
         k = self._segment_length
         if self._sequence_norm:
-            return normalize_each(seq, self._x_shift, self._x_scale, dtype, k, offsets)
+            return normalize_each(seq, self._x_shift, self._x_scale, dtype, k, offset)
         if standardized:
             seq = standardize(seq, self._x_shift, self._x_scale, dtype)
-        return segment(seq, k, offsets)
+        return segment(seq, k, offset)
 
     def _jitter_source(self, seq, dtype):
         """With ``segment_jitter`` (SGD or Adam, segments of more than one step): a
-        function of row indices and offsets, the network's input of those rows of the
-        validated ``seq`` with their segments started early by the offsets (as
-        :meth:`_network_input` with ``offsets``; the scaling done once, here, and only
+        function of row indices and an offset, the network's input of those rows of
+        the validated ``seq`` with their segments started early by the offset (as
+        :meth:`_network_input` with ``offset``; the scaling done once, here, and only
         the segments read again); else None."""
         k = self._segment_length
         if (not getattr(self, "segment_jitter", False) or k == 1
@@ -545,14 +545,14 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         if self._sequence_norm:
             shapes, level, log_scale = sequence_shapes(seq, self._x_shift, self._x_scale)
 
-            def jittered(rows, offsets):
+            def jittered(rows, offset):
                 return assemble_each(shapes.take(rows), level[rows], log_scale[rows],
-                                     dtype, k, offsets)
+                                     dtype, k, offset)
         else:
             scaled = standardize(seq, self._x_shift, self._x_scale, dtype)
 
-            def jittered(rows, offsets):
-                return segment(scaled.take(rows), k, offsets)
+            def jittered(rows, offset):
+                return segment(scaled.take(rows), k, offset)
 
         return jittered
 
@@ -720,8 +720,8 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             self._start_skip(theta, seq, Y, sw)
         seq, Y, sw, batch_size, n_seen, merged = self._batch_plan(seq, Y, sw)
         data = (seq, Y, sw, batch_size, n_seen)
-        if jitter is not None:  # the rows of the data the epochs read, in its order
-            jitter = functools.partial(jitter, rows[merged])
+        if jitter is not None:
+            jitter = functools.partial(_jittered_batch, jitter, rows[merged])
         first_epoch = self.n_iter_
         # the best epoch of this call, kept if interrupted: weights, n_iter_, loss_ and
         # the optimizer's state, all of the same epoch
@@ -823,14 +823,11 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         back, and a warning says so). ``last`` keeps the weights and the optimizer's
         state before each update. A loss that is not finite before any update (of this
         fit, or of partial_fit's calls so far) is refused: there is nothing to go back
-        to. ``jitter``: a function of one offset a row, the epoch's input in place of
-        ``data``'s (``segment_jitter``)."""
+        to. ``jitter`` (``segment_jitter``): a function of the batch's rows and an
+        offset, the batch's input in place of ``data``'s."""
         seq, Y, sw, batch_size, _ = data
         n_samples = seq.n_samples
         full_batch = batch_size >= n_samples
-        if jitter is not None:
-            seq = jitter(self._random_state.randint(self._segment_length,
-                                                    size=n_samples))
         if self.shuffle and not full_batch:
             order = self._random_state.permutation(n_samples)
         else:
@@ -843,7 +840,10 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             weight = float(len(idx) if sw_b is None else sw_b.sum())
             if weight == 0:
                 continue  # a batch of zero weights carries no information
-            sub = seq if full_batch else seq.take(idx)
+            if jitter is not None:  # one offset a batch: equal lengths stay equal
+                sub = jitter(idx, self._random_state.randint(self._segment_length))
+            else:
+                sub = seq if full_batch else seq.take(idx)
             Yb = Y if full_batch else Y[idx]
             # the skip's penalty shared among the minibatches by weight, so that an
             # epoch applies it once, as the full-batch objective it was chosen for
@@ -1074,6 +1074,13 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         if "relative_to_last" in self._get_param_names():
             state.setdefault("relative_to_last", None)
         super().__setstate__(state)
+
+
+def _jittered_batch(source, rows, idx, offset):
+    """``segment_jitter``'s input of a batch: the rows ``idx`` of the data an epoch
+    reads (``rows``: their indices in :meth:`BaseRNN._jitter_source`'s ``seq``), each
+    with its segments started ``offset`` steps early."""
+    return source(rows[idx], offset)
 
 
 def _digest(weights):

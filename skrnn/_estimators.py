@@ -260,11 +260,12 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         too).
 
     segment_jitter : bool, default=False
-        Whether each training epoch reads each sequence with its segments started at
-        a random offset: its first timestep repeated ``o`` times in front, ``o``
-        drawn from ``random_state`` in ``[0, segment_length)`` for each sequence and
-        epoch, so that the network does not learn where the arbitrary segment
-        boundaries fall (a data augmentation, as random crops are for images).
+        Whether training reads the sequences with their segments started at a random
+        offset: each sequence's first timestep repeated ``o`` times in front, ``o``
+        drawn from ``random_state`` in ``[0, segment_length)`` for each minibatch
+        (one for all its sequences, so that equal lengths stay equal), so that the
+        network does not learn where the arbitrary segment boundaries fall (a data
+        augmentation, as random crops are for images).
         Prediction, scoring, early stopping's validation and the linear skip's start
         read the sequences as they are. Only used with segments of more than one
         step (``segment_length``) and ``solver='sgd'`` or ``'adam'`` (L-BFGS needs a
@@ -736,11 +737,12 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         nearly a no-op on series that are already standardised one by one.
 
     segment_jitter : bool, default=False
-        Whether each training epoch reads each sequence with its segments started at
-        a random offset: its first timestep repeated ``o`` times in front, ``o``
-        drawn from ``random_state`` in ``[0, segment_length)`` for each sequence and
-        epoch, so that the network does not learn where the arbitrary segment
-        boundaries fall (a data augmentation, as random crops are for images).
+        Whether training reads the sequences with their segments started at a random
+        offset: each sequence's first timestep repeated ``o`` times in front, ``o``
+        drawn from ``random_state`` in ``[0, segment_length)`` for each minibatch
+        (one for all its sequences, so that equal lengths stay equal), so that the
+        network does not learn where the arbitrary segment boundaries fall (a data
+        augmentation, as random crops are for images).
         Prediction, scoring, early stopping's validation and the linear skip's start
         read the sequences as they are. Only used with segments of more than one
         step (``segment_length``) and ``solver='sgd'`` or ``'adam'`` (L-BFGS needs a

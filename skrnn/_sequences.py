@@ -333,7 +333,7 @@ def merge_duplicates(seq, Y, sample_weight, return_index=False):
     return seq.take(first), Y[first], weights
 
 
-def segment(seq, k, offsets=None):
+def segment(seq, k, offset=0):
     """Read ``k`` consecutive timesteps as one input vector: ``(T, N, F)`` ->
     ``(ceil(T / k), N, k * F)``, each sequence ``ceil(L / k)`` segments long.
 
@@ -343,23 +343,28 @@ def segment(seq, k, offsets=None):
     alone, never on the batch, and commutes with any per-feature affine scaling. Past
     each sequence's last segment the result is zero, as in every :class:`Sequences`.
 
-    ``offsets`` (``(N,)`` integers in ``[0, k)``, ``segment_jitter``'s draw) start
-    sequence ``i``'s segments ``offsets[i]`` steps early: its first step repeated that
-    many times in front, so that its segment ``s`` is ``[x_{sk-o}, ..., x_{sk+k-1-o}]``
-    and it is ``ceil((L + o) / k)`` segments long. ``None`` is all zeros.
+    ``offset`` (in ``[0, k)``, ``segment_jitter``'s draw) starts every sequence's
+    segments ``offset`` steps early: its first step repeated that many times in
+    front, so that its segment ``s`` is ``[x_{sk-o}, ..., x_{sk+k-1-o}]`` and it is
+    ``ceil((L + o) / k)`` segments long.
     """
     if k == 1:
         return seq
     T, N, F = seq.X.shape
     lengths = seq.lengths
-    shift = 0 if offsets is None or not N else np.asarray(offsets, dtype=np.intp)
-    S = -(-(T + int(np.max(shift))) // k)
-    t = np.arange(S * k)[:, None]
-    steps = np.clip(t - shift, 0, lengths - 1)  # (S*k, N): the edge padding
-    Xs = seq.X[steps, np.arange(N)]  # (S*k, N, F)
+    S = -(-(T + offset) // k)
+    Xs = np.empty((S * k, N, F), dtype=seq.X.dtype)
+    Xs[:offset] = seq.X[:1]
+    Xs[offset:offset + T] = seq.X
+    if N:  # the edge padding: each sequence's last step, from its end on
+        end = offset + lengths
+        lo = int(end.min())
+        tail = np.arange(lo, S * k)[:, None] >= end  # (S*k - lo, N)
+        last = seq.X[lengths - 1, np.arange(N)]  # (N, F)
+        np.copyto(Xs[lo:], last[None], where=tail[..., None])
     Xs = Xs.reshape(S, k, N, F).transpose(0, 2, 1, 3).reshape(S, N, k * F)
-    seg_lengths = -(-(lengths + shift) // k)
-    if len(lengths) and seg_lengths.min() < S:
+    seg_lengths = -(-(lengths + offset) // k)
+    if N and seg_lengths.min() < S:
         Xs[np.arange(S)[:, None] >= seg_lengths] = 0
     return Sequences(np.ascontiguousarray(Xs), seg_lengths, seq.form)
 
@@ -416,7 +421,7 @@ def relative_to_last(seq, feature):
 SCALE_FLOOR = 1e-6
 
 
-def normalize_each(seq, shift, scale, dtype=None, k=1, offsets=None):
+def normalize_each(seq, shift, scale, dtype=None, k=1, offset=0):
     """Each sequence read relative to itself (``sequence_norm``), in segments of ``k``
     steps: ``(T, N, F)`` -> ``(ceil(T / k), N, (k + 2) F)``, zero past each sequence's
     last segment.
@@ -436,10 +441,10 @@ def normalize_each(seq, shift, scale, dtype=None, k=1, offsets=None):
     shape leaves out, in bounded units. The floor (as the ``eps`` of instance and
     layer normalisation) keeps a constant sequence's shape zero and rounding noise
     unamplified. Each sequence's result depends on it alone (and on ``shift`` and
-    ``scale``), never on the batch or the padding. ``offsets``: as :func:`segment`'s.
+    ``scale``), never on the batch or the padding. ``offset``: as :func:`segment`'s.
     """
     dtype = seq.X.dtype if dtype is None else dtype
-    return assemble_each(*sequence_shapes(seq, shift, scale), dtype, k, offsets)
+    return assemble_each(*sequence_shapes(seq, shift, scale), dtype, k, offset)
 
 
 def sequence_shapes(seq, shift, scale):
@@ -464,12 +469,12 @@ def sequence_shapes(seq, shift, scale):
     return Sequences(U, seq.lengths, seq.form), mean, np.log(std)
 
 
-def assemble_each(shapes, level, log_scale, dtype, k=1, offsets=None):
+def assemble_each(shapes, level, log_scale, dtype, k=1, offset=0):
     """:func:`normalize_each`'s second part: :func:`sequence_shapes`' results in
-    segments of ``k`` steps (started early by ``offsets``), the level and the log
+    segments of ``k`` steps (started ``offset`` steps early), the level and the log
     scale once a segment, in ``dtype``."""
     N, F = level.shape
-    shape = segment(shapes, k, offsets)
+    shape = segment(shapes, k, offset)
     S, lengths = shape.X.shape[0], shape.lengths
     out = np.zeros((S, N, (k + 2) * F), dtype)
     out[..., :k * F] = shape.X

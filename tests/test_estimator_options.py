@@ -171,17 +171,23 @@ def test_segment_function_layout():
     assert seq.X[:, 1].tolist() == [[1, 3, 5], [7, 7, 7], [0, 0, 0]]
 
 
-def test_segment_function_offsets_start_each_sequence_early():
+@pytest.mark.parametrize("offset", [0, 1, 2])
+def test_segment_function_offset_starts_each_sequence_early(offset):
     X = np.arange(14, dtype=float).reshape(7, 2, 1)  # (T, N, F)
-    seq = segment(Sequences(X, np.array([7, 4]), "list"), 3, offsets=np.array([1, 2]))
-    assert seq.X.shape == (3, 2, 3)  # ceil((7 + 2) / 3) rows
-    assert seq.lengths.tolist() == [3, 2]  # ceil((7 + 1) / 3), ceil((4 + 2) / 3)
-    assert seq.X[:, 0].tolist() == [[0, 0, 2], [4, 6, 8], [10, 12, 12]]
-    assert seq.X[:, 1].tolist() == [[1, 1, 1], [3, 5, 7], [0, 0, 0]]
-    # zero offsets are no offsets
-    plain = segment(Sequences(X, np.array([7, 4]), "list"), 3)
-    zero = segment(Sequences(X, np.array([7, 4]), "list"), 3, offsets=np.zeros(2, int))
-    assert np.array_equal(plain.X, zero.X) and np.array_equal(plain.lengths, zero.lengths)
+    seq = segment(Sequences(X, np.array([7, 4]), "list"), 3, offset=offset)
+    for i, length in enumerate([7, 4]):
+        x = X[:length, i, 0]
+        # the first step repeated `offset` times in front, the last to fill a segment
+        front = np.concatenate([np.repeat(x[0], offset), x])
+        n_segments = -(-(length + offset) // 3)
+        full = np.concatenate([front, np.repeat(x[-1], 3 * n_segments - len(front))])
+        assert seq.lengths[i] == n_segments
+        assert seq.X[:n_segments, i].tolist() == full.reshape(n_segments, 3).tolist()
+        assert not seq.X[n_segments:, i].any()
+    assert seq.X.shape == (-(-(7 + offset) // 3), 2, 3)
+    if offset == 2:  # written out once
+        assert seq.X[:, 0].tolist() == [[0, 0, 0], [2, 4, 6], [8, 10, 12]]
+        assert seq.X[:, 1].tolist() == [[1, 1, 1], [3, 5, 7], [0, 0, 0]]
 
 
 def _inputs_seen_in_training(monkeypatch, estimator, X, y, **fit_params):
@@ -204,31 +210,33 @@ def _inputs_seen_in_training(monkeypatch, estimator, X, y, **fit_params):
 def test_segment_jitter_trains_on_each_sequence_started_early(monkeypatch, Estimator,
                                                                batch_size):
     """Every training batch holds sequences of the data, each read with its segments
-    started 0 to k-1 steps early, every offset drawn, each with its own target;
-    prediction reads no offset."""
+    started 0 to k-1 steps early (the same for the whole batch), every offset drawn,
+    each with its own target; prediction reads no offset."""
     X, y = _data(n=40, T=9, F=2)
     if Estimator is RNNClassifier:
         y = (y > 0).astype(int)
     k = 3
     est = Estimator(hidden_layer_sizes=(3,), segment_length=k, segment_jitter=True,
-                    batch_size=batch_size, max_iter=6, random_state=0)
+                    batch_size=batch_size, max_iter=12, random_state=0)
     seen = _inputs_seen_in_training(monkeypatch, est, X, y)
     # the network's input of each training sequence at each offset
     seq = est._validate_input(X, reset=False)[0]
-    by_offset = [est._network_input(seq, standardized=True,
-                                    offsets=np.full(len(X), o)) for o in range(k)]
+    by_offset = [est._network_input(seq, standardized=True, offset=o) for o in range(k)]
     if Estimator is RNNRegressor:  # the targets as the network learns them
         targets = (y - est._y_shift) / est._y_scale
     used = set()
     for Xb, lengths, Yb in seen:
+        batch_offsets = set(range(k))
         for j, length in enumerate(lengths):
             matches = [(o, i) for o in range(k) for i in range(len(X))
                        if by_offset[o].lengths[i] == length
                        and np.array_equal(by_offset[o].X[:length, i], Xb[:length, j])]
             assert matches, "a training sequence is no sequence of the data"
             used.update(o for o, _ in matches)
+            batch_offsets &= {o for o, _ in matches}
             if Estimator is RNNRegressor:  # (every y differs)
                 assert any(np.isclose(Yb[j, 0], targets[i]) for _, i in matches)
+        assert batch_offsets, "the sequences of a batch have different offsets"
     assert used == {0, 1, 2}
     # prediction reads the sequences as they are
     plain = Estimator(hidden_layer_sizes=(3,), segment_length=k, max_iter=1,
