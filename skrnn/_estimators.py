@@ -269,7 +269,9 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         Prediction, scoring, early stopping's validation and the linear skip's start
         read the sequences as they are. Only used with segments of more than one
         step (``segment_length``) and ``solver='sgd'`` or ``'adam'`` (L-BFGS needs a
-        deterministic objective), as ``shuffle`` is.
+        deterministic objective), as ``shuffle`` is. Off by default for regression:
+        it lowered the cross-validated R^2 on both regression sets of the accuracy
+        page with segments (the linear skip reads exact lags, which the offsets move).
 
     relative_to_last : int or None, default=None
         The index of an input feature whose next value(s) ``y`` holds, as in
@@ -736,7 +738,7 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         set of the accuracy page, whose series span five orders of magnitude, and is
         nearly a no-op on series that are already standardised one by one.
 
-    segment_jitter : bool, default=False
+    segment_jitter : bool, default=True
         Whether training reads the sequences with their segments started at a random
         offset: each sequence's first timestep repeated ``o`` times in front, ``o``
         drawn from ``random_state`` in ``[0, segment_length)`` for each minibatch
@@ -746,7 +748,10 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         Prediction, scoring, early stopping's validation and the linear skip's start
         read the sequences as they are. Only used with segments of more than one
         step (``segment_length``) and ``solver='sgd'`` or ``'adam'`` (L-BFGS needs a
-        deterministic objective), as ``shuffle`` is.
+        deterministic objective), as ``shuffle`` is. On by default: it raised the
+        cross-validated accuracy on five of the seven classification sets of the
+        accuracy page read in segments (ArrowHead from 0.72 to 0.81, PLAID from 0.62
+        to 0.73) and lowered it on one (ACSF1, whose 1460 steps make segments of 46).
 
     class_weight : dict, list of dict, 'balanced' or None, default=None
         Weights associated with classes, as ``{class_label: weight}``; they multiply
@@ -890,7 +895,7 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
                  n_iter_no_change=50, max_fun=15000, clip_norm=None, pooling="max",
                  bidirectional=True, dropout=0.0, segment_length="auto",
                  linear_skip=False, sequence_norm=True, class_weight=None,
-                 segment_jitter=False):
+                 segment_jitter=True):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, cell=cell, activation=activation,
             solver=solver, alpha=alpha, batch_size=batch_size,
