@@ -1073,6 +1073,8 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             state.setdefault("sequence_norm", False)  # fitted before the option existed
         if "relative_to_last" in self._get_param_names():
             state.setdefault("relative_to_last", None)
+        if "segment_jitter" in self._get_param_names():
+            state.setdefault("segment_jitter", False)  # trained without it
         super().__setstate__(state)
 
 

@@ -306,6 +306,24 @@ def test_segment_jitter_with_early_stopping_and_partial_fit():
     assert inc.n_iter_ == 3 and np.isfinite(inc.predict(X)).all()
 
 
+@pytest.mark.parametrize("Estimator", [RNNRegressor, RNNClassifier])
+def test_models_pickled_before_segment_jitter_load_without_it(Estimator):
+    X, y = _data(n=30, T=9, F=2)
+    if Estimator is RNNClassifier:
+        y = (y > 0).astype(int)
+    est = Estimator(hidden_layer_sizes=(3,), segment_length=3, segment_jitter=False,
+                    max_iter=2, random_state=0).fit(X, y)
+    state = est.__getstate__()
+    del state["segment_jitter"]  # as a model of an earlier version
+    old = Estimator.__new__(Estimator)
+    old.__setstate__(state)
+    # it was trained without the jitter, and a refit of its parameters is too
+    assert old.get_params()["segment_jitter"] is False
+    refit = clone(old).fit(X, y)
+    for name in est.weights_:
+        assert np.array_equal(refit.weights_[name], est.weights_[name])
+
+
 def test_segment_length_auto_reads_at_most_32_segments():
     X, y = _data(n=20, T=100, F=1)
     reg = RNNRegressor(hidden_layer_sizes=(3,), segment_length="auto", max_iter=1,
