@@ -306,6 +306,42 @@ def test_segment_jitter_with_early_stopping_and_partial_fit():
     assert inc.n_iter_ == 3 and np.isfinite(inc.predict(X)).all()
 
 
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("offset", [1, 2])
+def test_gradient_on_a_jittered_batch_matches_finite_differences(cell, offset):
+    """The exact gradient on what a jittered batch feeds the network (ragged sequences
+    started early, each relative to itself, both directions, max pooling, the skip):
+    central differences of the loss, on a random subset of the parameters."""
+    from skrnn._network import init_params, loss_and_grad
+
+    rng = np.random.RandomState(0)
+    X = [rng.normal(size=(length, 2)) for length in (7, 9, 8, 5)]
+    y = rng.normal(size=4)
+    reg = RNNRegressor(cell=cell, hidden_layer_sizes=(3, 2), segment_length=3,
+                       sequence_norm=True, pooling="max", max_iter=1,
+                       random_state=0).fit(X, y)
+    seq = reg._validate_input(X, reset=False)[0]
+    batch = reg._network_input(seq, standardized=True, offset=offset)
+    assert batch.lengths.tolist() == [-(-(n + offset) // 3) for n in (7, 9, 8, 5)]
+    spec = reg._spec
+    theta = init_params(spec, rng)
+    Y = y[:, None]
+
+    def loss(th):
+        return loss_and_grad(th, batch.X, batch.lengths, Y, spec, None, 0.1)[0]
+
+    grad = loss_and_grad(theta, batch.X, batch.lengths, Y, spec, None, 0.1)[1]
+    coords = rng.choice(theta.size, 40, replace=False)
+    numeric = []
+    for i in coords:
+        step = np.zeros_like(theta)
+        step[i] = 1e-6
+        numeric.append((loss(theta + step) - loss(theta - step)) / 2e-6)
+    numeric = np.array(numeric)
+    assert np.linalg.norm(numeric - grad[coords]) <= 1e-6 * np.linalg.norm(
+        numeric + grad[coords])
+
+
 @pytest.mark.parametrize("Estimator", [RNNRegressor, RNNClassifier])
 def test_models_pickled_before_segment_jitter_load_without_it(Estimator):
     X, y = _data(n=30, T=9, F=2)
