@@ -53,7 +53,6 @@ from ._sequences import (
     feature_stats,
     is_ragged,
     merge_duplicates,
-    normalize_each,
     relative_to_last,
     segment,
     sequence_shapes,
@@ -525,12 +524,26 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         ``seq`` standardised (the model the solvers train), or as it is (the raw-data
         model of ``weights_``, which holds the scaling). ``offset``: the segments
         started that many steps early (:func:`segment`, ``segment_jitter``)."""
-        k = self._segment_length
+        dtype = seq.X.dtype if dtype is None else dtype
+        steps, stats = self._network_steps(seq, dtype, standardized)
+        return self._segments(steps, stats, dtype, offset)
+
+    def _network_steps(self, seq, dtype, standardized):
+        """:meth:`_network_input` before the segments, one step at a time: ``(steps,
+        stats)``, ``stats`` each sequence's level and log scale with ``sequence_norm``
+        (:func:`sequence_shapes`, whose ``steps`` are the shapes), else None."""
         if self._sequence_norm:
-            return normalize_each(seq, self._x_shift, self._x_scale, dtype, k, offset)
+            shapes, level, log_scale = sequence_shapes(seq, self._x_shift, self._x_scale)
+            return shapes, (level, log_scale)
         if standardized:
             seq = standardize(seq, self._x_shift, self._x_scale, dtype)
-        return segment(seq, k, offset)
+        return seq, None
+
+    def _segments(self, steps, stats, dtype, offset=0):
+        """:meth:`_network_steps`' result in segments, started ``offset`` steps early."""
+        if stats is None:
+            return segment(steps, self._segment_length, offset)
+        return assemble_each(steps, *stats, dtype, self._segment_length, offset)
 
     def _jitter_source(self, seq, dtype):
         """With ``segment_jitter`` (SGD or Adam, segments of more than one step): a
@@ -538,21 +551,14 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         the validated ``seq`` with their segments started early by the offset (as
         :meth:`_network_input` with ``offset``; the scaling done once, here, and only
         the segments read again); else None."""
-        k = self._segment_length
-        if (not getattr(self, "segment_jitter", False) or k == 1
+        if (not getattr(self, "segment_jitter", False) or self._segment_length == 1
                 or self.solver not in _STOCHASTIC_SOLVERS):
             return None
-        if self._sequence_norm:
-            shapes, level, log_scale = sequence_shapes(seq, self._x_shift, self._x_scale)
+        steps, stats = self._network_steps(seq, dtype, standardized=True)
 
-            def jittered(rows, offset):
-                return assemble_each(shapes.take(rows), level[rows], log_scale[rows],
-                                     dtype, k, offset)
-        else:
-            scaled = standardize(seq, self._x_shift, self._x_scale, dtype)
-
-            def jittered(rows, offset):
-                return segment(scaled.take(rows), k, offset)
+        def jittered(rows, offset):
+            rows_stats = None if stats is None else tuple(s[rows] for s in stats)
+            return self._segments(steps.take(rows), rows_stats, dtype, offset)
 
         return jittered
 
