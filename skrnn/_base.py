@@ -61,6 +61,9 @@ from ._sequences import (
 )
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
+# segment_jitter: the most offsets a prediction averages over (evenly spaced in
+# [0, segment_length)); more cost more passes and gained nothing measured
+_MAX_PREDICT_OFFSETS = 8
 
 
 class _LastUpdate:
@@ -479,6 +482,7 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         # L-BFGS works in float64 (SciPy's line search does): so do its loss and
         # gradient, whatever X's dtype; the fitted model predicts in X's dtype
         jitter = self._jitter_source(seq, dtype)
+        self._predict_offsets = self._offsets_to_average()
         seq = self._network_input(seq, dtype, standardized=True)
         if self._y_scale is not None:  # (tiled over the steps of per-step targets)
             reps = Y.shape[1] // len(self._y_scale)
@@ -551,8 +555,7 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         the validated ``seq`` with their segments started early by the offset (as
         :meth:`_network_input` with ``offset``; the scaling done once, here, and only
         the segments read again); else None."""
-        if (not getattr(self, "segment_jitter", False) or self._segment_length == 1
-                or self.solver not in _STOCHASTIC_SOLVERS):
+        if not self._jitters():
             return None
         steps, stats = self._network_steps(seq, dtype, standardized=True)
 
@@ -561,6 +564,22 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             return self._segments(steps.take(rows), rows_stats, dtype, offset)
 
         return jittered
+
+    def _jitters(self):
+        """Whether this fit reads its training sequences at random offsets
+        (``segment_jitter``, with SGD or Adam, segments of more than one step)."""
+        return (bool(getattr(self, "segment_jitter", False))
+                and self._segment_length > 1 and self.solver in _STOCHASTIC_SOLVERS)
+
+    def _offsets_to_average(self):
+        """The offsets a prediction averages over: with ``segment_jitter``, at most
+        :data:`_MAX_PREDICT_OFFSETS` evenly spaced in ``[0, segment_length)`` (the
+        model averaged over the cuts it was trained on), else ``(0,)``."""
+        if not self._jitters():
+            return (0,)
+        k = self._segment_length
+        n = min(k, _MAX_PREDICT_OFFSETS)
+        return tuple(int(o) for o in np.arange(n) * k // n)
 
     def _scaled(self, weights, inverse=False):
         """``weights`` of the standardised model -> the raw-data model (or back).
@@ -721,7 +740,7 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         if self.validation_scores_ is not None:
             self.validation_scores_ = list(self.validation_scores_)
         early_stopping = self.early_stopping and not incremental
-        seq, Y, sw, val_data, rows = self._hold_out(seq, Y, sw, early_stopping)
+        seq, Y, sw, val_data, rows = self._hold_out(seq, Y, sw, early_stopping, jitter)
         if start_skip:
             self._start_skip(theta, seq, Y, sw)
         seq, Y, sw, batch_size, n_seen, merged = self._batch_plan(seq, Y, sw)
@@ -794,13 +813,17 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
                     self.beta_2, self.epsilon)
         return self._optimizer
 
-    def _hold_out(self, seq, Y, sw, early_stopping):
+    def _hold_out(self, seq, Y, sw, early_stopping, jitter=None):
         """The training data, with early stopping the validation data, and the
-        training rows' indices in ``seq``."""
+        training rows' indices in ``seq``. The validation data's inputs are a tuple,
+        one for each offset the model's predictions average over (``jitter``: the
+        source of :meth:`_jitter_source`)."""
         if not early_stopping:
             return seq, Y, sw, None, np.arange(seq.n_samples)
         train, val = self._split_validation(seq, Y)
-        val_data = (seq.take(val), Y[val], None if sw is None else sw[val])
+        inputs = ((seq.take(val),) if jitter is None
+                  else tuple(jitter(val, o) for o in self._predict_offsets))
+        val_data = (inputs, Y[val], None if sw is None else sw[val])
         return (seq.take(train), Y[train], None if sw is None else sw[train], val_data,
                 train)
 
@@ -952,9 +975,12 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
 
     def _update_no_improvement_count(self, theta, optimizer, val_data):
         if val_data is not None:
-            vseq, vY, vsw = val_data
-            P = predict(unpack(theta, self._spec), vseq.X, vseq.lengths, self._spec)
-            score = self._validation_score(P, vY, vsw, vseq.lengths)
+            inputs, vY, vsw = val_data
+            weights = unpack(theta, self._spec)
+            P = sum(predict(weights, v.X, v.lengths, self._spec) for v in inputs)
+            if len(inputs) > 1:  # as the model will predict (segment_jitter)
+                P /= len(inputs)
+            score = self._validation_score(P, vY, vsw, inputs[0].lengths)
             self.validation_scores_.append(score)
             if self.verbose:
                 print("Validation score: %f" % score)
@@ -1007,11 +1033,19 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         last = None
         if self._relative_to_last is not None:
             seq, last = relative_to_last(seq, self._relative_to_last)
-        segmented = self._network_input(seq)
         compute = pooled_features if features else predict_raw if raw else predict
+        # with segment_jitter, the mean over the offsets the model was trained at
+        offsets = getattr(self, "_predict_offsets", (0,))
+        steps, stats = self._network_steps(seq, seq.X.dtype, standardized=False)
+        out = None
         with compute_threads() as n_threads:
-            out = compute(self.weights_, segmented.X, segmented.lengths, self._spec,
-                          n_threads=n_threads)
+            for offset in offsets:
+                segmented = self._segments(steps, stats, seq.X.dtype, offset)
+                out_o = compute(self.weights_, segmented.X, segmented.lengths,
+                                self._spec, n_threads=n_threads)
+                out = out_o if out is None else out + out_o
+        if len(offsets) > 1:
+            out /= len(offsets)
         if last is not None and not features:  # (an identity output: raw or not)
             out = out + last[:, None]
         return (out, seq) if return_sequences else out
@@ -1081,6 +1115,8 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             state.setdefault("relative_to_last", None)
         if "segment_jitter" in self._get_param_names():
             state.setdefault("segment_jitter", False)  # trained without it
+        if "weights_" in state:  # fitted before predictions averaged over offsets
+            state.setdefault("_predict_offsets", (0,))
         super().__setstate__(state)
 
 

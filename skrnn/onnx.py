@@ -389,6 +389,44 @@ def _segment(g, x, lens, k, F):
     return g.op("Reshape", [xs, g.ints([0, -1, k * F])]), seg_lens
 
 
+def _segment_offsets(g, x, lens, k, F, offsets):
+    """``segment_jitter``'s prediction: ``x`` ``(N, T, F)`` in segments started each
+    of ``offsets`` steps early (each sequence's first step repeated in front,
+    ``skrnn._sequences.segment`` with ``offset``), stacked offset by offset:
+    ``(len(offsets) * N, S, k*F)`` with ``S = ceil((T + max(offsets)) / k)``, and the
+    lengths ``ceil((lens + offset) / k)``."""
+    zero = g.const(np.int64(0), "zero", np.int64)
+    one = g.const(np.int64(1), "one", np.int64)
+    kk = g.const(np.int64(k), "k", np.int64)
+    T = g.dim(x, 1)
+    if lens is None:  # every sequence T steps long
+        lens = g.op("Expand", [T, g.op("Slice", [g.op("Shape", [x]), g.ints([0]),
+                                                 g.ints([1])])])
+    S = g.op("Div", [g.op("Add", [T, g.const(np.int64(max(offsets) + k - 1), "span",
+                                             np.int64)]), kk])
+    steps = g.unsqueeze(g.op("Range", [zero, g.op("Mul", [S, kk]), one]), [0])
+    last = g.unsqueeze(g.op("Sub", [lens, one]), [1])  # (N, 1)
+    parts, part_lens = [], []
+    for offset in offsets:
+        o = g.const(np.int64(offset), "offset", np.int64)
+        idx = g.op("Max", [g.op("Min", [g.op("Sub", [steps, o]), last]), zero])
+        parts.append(_gather_steps(g, x, idx, F))  # (N, S*k, F)
+        part_lens.append(g.op("Div", [g.op("Add", [lens, g.const(
+            np.int64(offset + k - 1), "span", np.int64)]), kk]))
+    xs = g.op("Concat", parts, axis=0)
+    return (g.op("Reshape", [xs, g.ints([0, -1, k * F])]),
+            g.op("Concat", part_lens, axis=0))
+
+
+def _mean_over_offsets(g, v, n):
+    """The rows of ``v`` ``(n * N, C)``, stacked offset by offset, averaged over the
+    ``n`` offsets: ``(N, C)``."""
+    if n == 1:
+        return v
+    shape = g.op("Concat", [g.ints([n, -1]), g.unsqueeze(g.dim(v, 1), [0])], axis=0)
+    return g.reduce("ReduceMean", g.op("Reshape", [v, shape]), [0])
+
+
 def _skip_window(g, x, lens, S, F):
     """The linear skip's input ``(N, S*F)``: the last ``S`` real rows of ``x``
     ``(N, T, F)``, a sequence shorter than ``S`` front-filled with its first row
@@ -592,7 +630,12 @@ def _network(g, model, x, lens, recurrence):
     stats = None
     if model._sequence_norm:
         x, stats = _normalize_each(g, x, lens, model._x_shift, model._x_scale)
-    if model._segment_length > 1:
+    offsets = _offsets(model)
+    if len(offsets) > 1:  # segment_jitter: every offset's rows, one batch
+        x, lens = _segment_offsets(g, x, lens, model._segment_length, F, offsets)
+        if stats is not None:
+            stats = g.op("Concat", [stats] * len(offsets), axis=0)
+    elif model._segment_length > 1:
         x, lens = _segment(g, x, lens, model._segment_length, F)
     if stats is not None:  # each row: its steps' shapes, then the level and log scale
         rows = g.op("Slice", [g.op("Shape", [x]), g.ints([0]), g.ints([2])])  # (N, S)
@@ -634,6 +677,11 @@ def _network(g, model, x, lens, recurrence):
     if mask3 is not None:
         x = g.op("Where", [mask3, x, g.const(-np.inf, "minus_inf")])
     return g.reduce("ReduceMax", x, [0]), mask, window
+
+
+def _offsets(model):
+    """The offsets the model's predictions average over (``segment_jitter``)."""
+    return tuple(getattr(model, "_predict_offsets", (0,)))
 
 
 def _label_classes(model, nocl=False):
@@ -703,8 +751,10 @@ def _convert(scope, operator, container):
     if _is_sequence(model):
         _convert_steps(g, model, options, pooled, mask, outputs)
         return
+    n_offsets = len(_offsets(model))
     if options["transform"]:
-        g.op("Identity", [pooled], outputs=outputs[0])
+        g.op("Identity", [_mean_over_offsets(g, pooled, n_offsets)],
+             outputs=outputs[0])
         return
     z = g.op("Gemm", [pooled, g.const(model.weights_["out_weight"], "out_weight"),
                       g.const(model.weights_["out_bias"], "out_bias")], transB=1)
@@ -712,22 +762,21 @@ def _convert(scope, operator, container):
         z = g.op("Add", [z, g.op("MatMul", [window, g.const(
             np.asarray(model.weights_["skip_weight"]).T, "skip_weight_t")])])
     act = model._spec.out_activation
-    if last is not None:  # the network's output is the change since the last value
-        z = g.op("Add", [z, last])
     if isinstance(model, RNNRegressor):
         if act == "exp":  # the mean saturates at the largest float, as predict's
-            g.op("Min", [g.op("Exp", [z]), g.const(np.finfo(dtype).max, "big")],
-                 outputs=outputs[0])
-        else:
-            g.op("Identity", [z], outputs=outputs[0])
+            z = g.op("Min", [g.op("Exp", [z]), g.const(np.finfo(dtype).max, "big")])
+        z = _mean_over_offsets(g, z, n_offsets)
+        if last is not None:  # the network's output is the change since the last value
+            z = g.op("Add", [z, last])
+        g.op("Identity", [z], outputs=outputs[0])
         return
     label, proba = outputs[:2]
     if act == "softmax":
-        p = g.op("Softmax", [z], axis=1)
+        p = _mean_over_offsets(g, g.op("Softmax", [z], axis=1), n_offsets)
         g.op("Max", [p, g.const(np.finfo(dtype).tiny, "tiny")], outputs=proba)
         idx = g.op("ArgMax", [p], axis=1, keepdims=0)
     else:
-        p = g.op("Sigmoid", [z])
+        p = _mean_over_offsets(g, g.op("Sigmoid", [z]), n_offsets)
         eps = np.finfo(dtype).eps
         p_clip = g.op("Clip", [p, g.const(eps, "eps"), g.const(1 - eps, "one_m_eps")])
         above = g.op("Greater", [p, g.const(0.5, "half")])

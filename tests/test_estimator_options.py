@@ -238,12 +238,57 @@ def test_segment_jitter_trains_on_each_sequence_started_early(monkeypatch, Estim
                 assert any(np.isclose(Yb[j, 0], targets[i]) for _, i in matches)
         assert batch_offsets, "the sequences of a batch have different offsets"
     assert used == {0, 1, 2}
-    # prediction reads the sequences as they are
+
+
+@pytest.mark.parametrize("Estimator", [RNNRegressor, RNNClassifier])
+def test_segment_jitter_predicts_the_mean_over_the_offsets(Estimator):
+    """Predictions and features are the mean of the network's over offsets 0 to k-1
+    (k <= 8), each offset read as training reads it; one offset differs."""
+    from skrnn._network import pooled_features, predict
+
+    X, y = _data(n=40, T=9, F=2)
+    if Estimator is RNNClassifier:
+        y = (y > 0).astype(int)
+    k = 3
+    est = Estimator(hidden_layer_sizes=(3,), segment_length=k, segment_jitter=True,
+                    max_iter=12, random_state=0).fit(X, y)
+    seq = est._validate_input(X, reset=False)[0]
+    inputs = [est._network_input(seq, offset=o) for o in range(k)]
+    each = [predict(est.weights_, s.X, s.lengths, est._spec) for s in inputs]
+    got = (est.predict(X)[:, None] if Estimator is RNNRegressor
+           else est.predict_proba(X)[:, 1:])
+    assert_allclose(got, np.mean(each, axis=0), rtol=1e-12)
+    assert not np.allclose(got, each[0], rtol=1e-3)
+    features = [pooled_features(est.weights_, s.X, s.lengths, est._spec)
+                for s in inputs]
+    assert_allclose(est.transform(X), np.mean(features, axis=0), rtol=1e-12)
+    # the same weights trained without the jitter predict from offset 0 alone
     plain = Estimator(hidden_layer_sizes=(3,), segment_length=k, max_iter=1,
-                      random_state=0).fit(X, y)
+                      segment_jitter=False, random_state=0).fit(X, y)
     for name, w in est.weights_.items():
         plain.weights_[name][...] = w
-    assert_allclose(plain.predict(X), est.predict(X), rtol=1e-12)
+    plain_got = (plain.predict(X)[:, None] if Estimator is RNNRegressor
+                 else plain.predict_proba(X)[:, 1:])
+    assert_allclose(plain_got, each[0], rtol=1e-12)
+
+
+@pytest.mark.parametrize("params, offsets", [
+    (dict(segment_length=3), (0, 1, 2)),
+    (dict(segment_length=8), tuple(range(8))),
+    (dict(segment_length=20), (0, 2, 5, 7, 10, 12, 15, 17)),  # at most 8, spread
+    (dict(segment_length=3, solver="lbfgs"), (0,)),  # trained without offsets
+    (dict(segment_length=1), (0,)),
+    (dict(segment_length=3, segment_jitter=False), (0,)),
+])
+def test_segment_jitter_offsets_averaged_at_prediction(params, offsets):
+    X, y = _data(n=10, T=40, F=1)
+    kw = dict(hidden_layer_sizes=(2,), max_iter=2, segment_jitter=True,
+              random_state=0)
+    kw.update(params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = RNNRegressor(**kw).fit(X, y)
+    assert est._predict_offsets == offsets
 
 
 @pytest.mark.parametrize("Estimator", [RNNRegressor, RNNClassifier])
@@ -358,6 +403,26 @@ def test_models_pickled_before_segment_jitter_load_without_it(Estimator):
     refit = clone(old).fit(X, y)
     for name in est.weights_:
         assert np.array_equal(refit.weights_[name], est.weights_[name])
+
+
+def test_models_pickled_before_the_mean_over_offsets_predict_as_they_did():
+    """A model trained with segment_jitter by a version that predicted from offset 0
+    alone keeps its predictions when loaded; a refit averages."""
+    X, y = _data(n=30, T=9, F=2)
+    y = (y > 0).astype(int)
+    est = RNNClassifier(hidden_layer_sizes=(3,), segment_length=3, max_iter=2,
+                        random_state=0).fit(X, y)
+    state = est.__getstate__()
+    del state["_predict_offsets"]  # as a model of the earlier version
+    old = RNNClassifier.__new__(RNNClassifier)
+    old.__setstate__(state)
+    seq = est._validate_input(X, reset=False)[0]
+    first = est._network_input(seq)  # offset 0
+    from skrnn._network import predict
+    assert_allclose(old.predict_proba(X)[:, 1],
+                    predict(est.weights_, first.X, first.lengths, est._spec)[:, 0],
+                    rtol=1e-12)
+    assert_allclose(clone(old).fit(X, y).predict_proba(X), est.predict_proba(X))
 
 
 def test_segment_length_auto_reads_at_most_32_segments():

@@ -151,6 +151,38 @@ def test_sequence_norm(Est, dtype):
         _assert_close(feats, est.transform(seqs), dtype)
 
 
+@pytest.mark.parametrize("dtype, recurrence", [
+    (np.float32, "native"), (np.float32, "scan"), (np.float64, "scan")])
+@pytest.mark.parametrize("Est, kw, y", [
+    (RNNClassifier, dict(), np.arange(24) % 3),  # softmax, sequence_norm
+    (RNNClassifier, dict(sequence_norm=False, pooling="mean"), np.arange(24) % 2),
+    (RNNRegressor, dict(linear_skip=True), None),  # the skip reads shifted windows
+    (RNNRegressor, dict(relative_to_last=0, pooling="last"), np.arange(24.0)),
+])
+def test_segment_jitter_mean_over_offsets(Est, kw, y, recurrence, dtype):
+    """With segment_jitter the graph averages the network over the same offsets as
+    predict and transform (each sequence's first step repeated in front): segments of
+    3 (every offset) and of 10 (8 of them), equal lengths and ragged ones."""
+    for k, T in ((3, 7), (10, 23)):
+        est = _fit(Est(hidden_layer_sizes=(3,), segment_length=k, segment_jitter=True,
+                       **kw), dtype, y=None if y is None else y, T=T)
+        assert len(est._predict_offsets) == min(k, 8)
+        clf = isinstance(est, RNNClassifier)
+        for data in (_batch(dtype, T=T - 2), _ragged(dtype, T=T, n=T + 2)):
+            padded = ((data,) if isinstance(data, np.ndarray)
+                      else pad_sequences(data, dtype))
+            onx = to_onnx(est, data, recurrence=recurrence,
+                          **(dict(zipmap=False) if clf else {}))
+            out = _run(onx, *padded)
+            _assert_close(out[-1], est.predict_proba(data) if clf else est.predict(data),
+                          dtype)
+            if clf:
+                np.testing.assert_array_equal(out[0], est.predict(data))
+            (feats,) = _run(to_onnx(est, data, transform=True, recurrence=recurrence),
+                            *padded)
+            _assert_close(feats, est.transform(data), dtype)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("feature", [0, 1])
 def test_relative_to_last(feature, dtype):
