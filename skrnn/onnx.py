@@ -44,9 +44,10 @@ are 0 and the label is ``classes_[0]``: padding, to be dropped. ``zipmap`` is re
 ``output_class_labels`` work.
 
 ``segment_length`` is part of the graph (each sequence's last segment is filled
-by repeating its last real timestep, as in ``predict``), and the standardisation of
-inputs and targets is folded into ``weights_``, so the graph reads raw data. Dropout
-acts only in training.
+by repeating its last real timestep, as in ``predict``; with ``segment_jitter``, the
+graph averages over the same offsets as ``predict``, stacked into one batch), and the
+standardisation of inputs and targets is folded into ``weights_``, so the graph reads
+raw data. Dropout acts only in training.
 
 Converter options (skl2onnx's ``options={id(model): {...}}`` or this module's
 :func:`to_onnx` keywords): for classifiers skl2onnx's ``zipmap`` (True, False,
