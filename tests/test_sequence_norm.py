@@ -102,6 +102,7 @@ def test_the_network_reads_the_normalised_features():
     seqs = _ragged(n=20)
     y = np.arange(20) % 3
     clf = RNNClassifier(hidden_layer_sizes=(4,), segment_length=2, max_iter=3,
+                        segment_jitter=False,  # one offset: the features as they are
                         random_state=0).fit(seqs, y)
     assert clf._spec.n_features == (2 + 2) * 2 and clf.n_features_in_ == 2
     features = normalize_each(check_ragged(seqs), clf._x_shift, clf._x_scale, k=2)
