@@ -1160,7 +1160,8 @@ def _loss_surely_finite(theta, spec, Y, dtype, X=None):
         if X is None:
             return False
         x_max = float(np.max(np.abs(X), initial=0.0))
-        rows = rows + np.abs(W["skip_weight"]).sum(axis=1) * x_max
+        with np.errstate(over="ignore"):  # an infinite bound: not surely finite
+            rows = rows + np.abs(W["skip_weight"]).sum(axis=1) * x_max
     bound = float(np.max(rows))
     big = np.finfo(dtype).max
     if spec.out_activation == "exp":
