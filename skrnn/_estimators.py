@@ -14,7 +14,7 @@ from sklearn.utils.multiclass import (
     type_of_target,
     unique_labels,
 )
-from sklearn.utils.validation import column_or_1d
+from sklearn.utils.validation import assert_all_finite, column_or_1d
 
 from ._base import BaseRNN
 from ._sequences import Sequences, feature_stats
@@ -1031,6 +1031,8 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
     def _start_partial_fit(self, y, classes):
+        if y is not None:  # before type_of_target, which casts NaN to int
+            assert_all_finite(np.asarray(y), input_name="y")
         multilabel = type_of_target(y).startswith("multilabel")
         fix_partial_fit_classes(self, classes, y if multilabel else None)
 
