@@ -182,7 +182,7 @@ feature_names_in_
     >>> rng = np.random.RandomState(0)
     >>> X = rng.normal(size=(100, 12, 1))
     >>> y = np.cumsum(X[..., 0], axis=1)       # the running sum, at every step
-    >>> reg = RNNSequenceRegressor(solver="lbfgs", max_iter=200, random_state=0)
+    >>> reg = RNNSequenceRegressor(solver="lbfgs", max_iter=1000, random_state=0)
     >>> reg.fit(X, y).predict(X).shape
     (100, 12)
     >>> reg.score(X, y) > 0.9
@@ -393,7 +393,7 @@ feature_names_in_
     >>> rng = np.random.RandomState(0)
     >>> X = rng.normal(size=(100, 10, 1))
     >>> y = np.where(np.cumsum(X[..., 0], axis=1) > 0, "up", "down")
-    >>> clf = RNNSequenceClassifier(random_state=0).fit(X, y)
+    >>> clf = RNNSequenceClassifier(tol=1e-3, random_state=0).fit(X, y)
     >>> clf.predict(X[:1]).shape
     (1, 10)
     >>> clf.score(X, y) > 0.9
