@@ -353,20 +353,25 @@ def segment(seq, k, offset=0):
     T, N, F = seq.X.shape
     lengths = seq.lengths
     S = -(-(T + offset) // k)
-    Xs = np.empty((S * k, N, F), dtype=seq.X.dtype)
-    Xs[:offset] = seq.X[:1]
-    Xs[offset:offset + T] = seq.X
-    if N:  # the edge padding: each sequence's last step, from its end on
-        end = offset + lengths
-        lo = int(end.min())
-        tail = np.arange(lo, S * k)[:, None] >= end  # (S*k - lo, N)
-        last = seq.X[lengths - 1, np.arange(N)]  # (N, F)
-        np.copyto(Xs[lo:], last[None], where=tail[..., None])
-    Xs = Xs.reshape(S, k, N, F).transpose(0, 2, 1, 3).reshape(S, N, k * F)
+    # written straight into the segments' layout, one position j of the k at a time
+    # (a step that small needs no copy of the whole data in time order first)
+    Xs = np.empty((S, N, k, F), dtype=seq.X.dtype)
+    end = offset + lengths
+    last = seq.X[lengths - 1, np.arange(N)] if N else None  # (N, F)
+    for j in range(k):  # segment s holds step s*k + j - offset at position j
+        first = -(-max(offset - j, 0) // k)  # the first segment to hold a real step
+        Xs[:first, :, j] = seq.X[:1]  # the offset's copies of the first step
+        steps = seq.X[first * k + j - offset::k]
+        Xs[first:first + len(steps), :, j] = steps
+        if N:  # from each sequence's end on (and past T), its last step
+            tail_from = -(-max(int(end.min()) - j, 0) // k)
+            tail = (np.arange(tail_from, S) * k + j)[:, None] >= end
+            np.copyto(Xs[tail_from:, :, j], last[None], where=tail[..., None])
+    Xs = Xs.reshape(S, N, k * F)
     seg_lengths = -(-(lengths + offset) // k)
     if N and seg_lengths.min() < S:
         Xs[np.arange(S)[:, None] >= seg_lengths] = 0
-    return Sequences(np.ascontiguousarray(Xs), seg_lengths, seq.form)
+    return Sequences(Xs, seg_lengths, seq.form)
 
 
 def feature_stats(seq, sample_weight=None):
@@ -381,9 +386,12 @@ def feature_stats(seq, sample_weight=None):
     X = seq.X.astype(np.float64, copy=False)
     unit = np.abs(X).max(axis=(0, 1)) if X.size else np.ones(F)
     unit[~(unit > 0)] = 1.0
-    U = X / unit
+    U = X / unit  # a new array: the squared deviations below are written over it
     shift = np.einsum("tn,tnf->f", real, U) / total
-    scale = np.sqrt(np.einsum("tn,tnf->f", real, (U - shift) ** 2) / total)
+    U -= shift
+    np.square(U, out=U)
+    scale = np.sqrt(np.einsum("tn,tnf->f", real, U) / total)
+    del U
     tiny = 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(shift))
     const = scale <= tiny  # a feature that does not vary is only centred
     shift, scale = shift * unit, scale * unit
@@ -394,7 +402,8 @@ def feature_stats(seq, sample_weight=None):
 def standardize(seq, shift, scale, dtype=None):
     """A new :class:`Sequences` ``(X - shift) / scale`` in ``dtype`` (default:
     ``X``'s), zero past each sequence's end."""
-    X = (seq.X - shift) / scale
+    X = seq.X - shift  # a new array, divided in place: one copy of the data, not two
+    X /= scale
     X = X.astype(seq.X.dtype if dtype is None else dtype, copy=False)
     T = X.shape[0]
     if len(seq.lengths) and seq.lengths.min() < T:
