@@ -1056,7 +1056,9 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         A fitted network read as a feature extractor: the features feed any
         scikit-learn estimator (for instance ``LogisticRegression``). With
         ``linear_skip``, the output layer also reads the skip's window, which these
-        features leave out.
+        features leave out. With ``segment_jitter``, they are the mean over the
+        offsets that predictions average over (predictions average the outputs of
+        each offset's features, not the output of their mean).
 
         Parameters
         ----------
