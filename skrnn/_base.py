@@ -977,9 +977,12 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         if val_data is not None:
             inputs, vY, vsw = val_data
             weights = unpack(theta, self._spec)
-            P = sum(predict(weights, v.X, v.lengths, self._spec) for v in inputs)
-            if len(inputs) > 1:  # as the model will predict (segment_jitter)
-                P /= len(inputs)
+            # as the model will predict (segment_jitter: the mean over the offsets)
+            with np.errstate(over="ignore"):
+                P = sum(predict(weights, v.X, v.lengths, self._spec) / len(inputs)
+                        for v in inputs)
+            big = np.finfo(P.dtype).max
+            np.clip(P, -big, big, out=P)
             score = self._validation_score(P, vY, vsw, inputs[0].lengths)
             self.validation_scores_.append(score)
             if self.verbose:
@@ -1043,9 +1046,13 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
                 segmented = self._segments(steps, stats, seq.X.dtype, offset)
                 out_o = compute(self.weights_, segmented.X, segmented.lengths,
                                 self._spec, n_threads=n_threads)
-                out = out_o if out is None else out + out_o
-        if len(offsets) > 1:
-            out /= len(offsets)
+                if len(offsets) > 1:  # each divided first: a sum of the largest
+                    out_o /= len(offsets)  # floats (a saturated exp) would overflow
+                with np.errstate(over="ignore"):  # (rounded past it: clipped below)
+                    out = out_o if out is None else out + out_o
+        if len(offsets) > 1:  # a mean of finite values is finite
+            big = np.finfo(out.dtype).max
+            np.clip(out, -big, big, out=out)
         if last is not None and not features:  # (an identity output: raw or not)
             out = out + last[:, None]
         return (out, seq) if return_sequences else out

@@ -3,6 +3,7 @@
 from numbers import Integral
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import LabelBinarizer
@@ -1032,7 +1033,8 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
 
     def _start_partial_fit(self, y, classes):
         if y is not None:  # before type_of_target, which casts NaN to int
-            assert_all_finite(np.asarray(y), input_name="y")
+            assert_all_finite(y.data if sp.issparse(y) else np.asarray(y),
+                              input_name="y")
         multilabel = type_of_target(y).startswith("multilabel")
         fix_partial_fit_classes(self, classes, y if multilabel else None)
 

@@ -425,7 +425,12 @@ def _mean_over_offsets(g, v, n):
     if n == 1:
         return v
     shape = g.op("Concat", [g.ints([n, -1]), g.unsqueeze(g.dim(v, 1), [0])], axis=0)
-    return g.reduce("ReduceMean", g.op("Reshape", [v, shape]), [0])
+    # each divided first, as predict does: a sum of the largest floats would overflow
+    # (and a mean of finite values rounded past the largest is clipped back)
+    v = g.op("Div", [v, g.const(float(n), "n_offsets")])
+    big = float(np.finfo(g.dtype).max)
+    return g.op("Clip", [g.reduce("ReduceSum", g.op("Reshape", [v, shape]), [0]),
+                         g.const(-big, "minus_big"), g.const(big, "big")])
 
 
 def _skip_window(g, x, lens, S, F):
@@ -764,7 +769,7 @@ def _convert(scope, operator, container):
             np.asarray(model.weights_["skip_weight"]).T, "skip_weight_t")])])
     act = model._spec.out_activation
     if isinstance(model, RNNRegressor):
-        if act == "exp":  # the mean saturates at the largest float, as predict's
+        if act == "exp":  # saturates at the largest float, as predict's
             z = g.op("Min", [g.op("Exp", [z]), g.const(np.finfo(dtype).max, "big")])
         z = _mean_over_offsets(g, z, n_offsets)
         if last is not None:  # the network's output is the change since the last value

@@ -272,6 +272,40 @@ def test_segment_jitter_predicts_the_mean_over_the_offsets(Estimator):
     assert_allclose(plain_got, each[0], rtol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_segment_jitter_mean_of_saturated_exp_outputs_stays_finite(dtype):
+    """A Poisson head saturated at the largest float at every offset: the mean over
+    the offsets is that float, not an overflow to inf (nor a RuntimeWarning)."""
+    X, y = _data(n=20, T=9, F=2)
+    X = X.astype(dtype)
+    reg = RNNRegressor(loss="poisson", hidden_layer_sizes=(3,), segment_length=3,
+                       segment_jitter=True, max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X, np.exp(y))
+    reg.weights_["out_bias"][...] = 1000.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        pred = reg.predict(X[:4])
+    assert np.isfinite(pred).all()
+    assert_allclose(pred, np.finfo(dtype).max, rtol=1e-6)
+
+
+def test_partial_fit_takes_a_sparse_multilabel_y_and_refuses_its_nan():
+    import scipy.sparse as sp
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(12, 6, 2))
+    Y = (rng.rand(12, 3) > 0.5).astype(float)
+    clf = RNNClassifier(hidden_layer_sizes=(2,), max_iter=1, random_state=0)
+    clf.partial_fit(X, sp.csr_matrix(Y), classes=[0, 1, 2])
+    assert clf.predict(X).shape == (12, 3)
+    bad = sp.csr_matrix(Y)
+    bad.data[0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        RNNClassifier(max_iter=1).partial_fit(X, bad, classes=[0, 1, 2])
+
+
 @pytest.mark.parametrize("params, offsets", [
     (dict(segment_length=3), (0, 1, 2)),
     (dict(segment_length=8), tuple(range(8))),

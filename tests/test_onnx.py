@@ -184,6 +184,20 @@ def test_segment_jitter_mean_over_offsets(Est, kw, y, recurrence, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_segment_jitter_mean_of_saturated_poisson_outputs(dtype):
+    """Every offset's exp saturated at the largest float: the graph's mean is that
+    float, as predict's (no overflow to inf in the sum over the offsets)."""
+    est = _fit(RNNRegressor(loss="poisson", hidden_layer_sizes=(3,), segment_length=3,
+                            segment_jitter=True), dtype,
+               y=np.exp(np.random.RandomState(0).normal(size=24)))
+    est.weights_["out_bias"][...] = 1000.0
+    X = _batch(dtype)
+    (out,) = _run(to_onnx(est, X), X)
+    assert np.isfinite(out).all()
+    _assert_close(out, est.predict(X), dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("feature", [0, 1])
 def test_relative_to_last(feature, dtype):
     """The regressor's relative_to_last in the graph: the feature's last real value
