@@ -481,9 +481,11 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
 
         # L-BFGS works in float64 (SciPy's line search does): so do its loss and
         # gradient, whatever X's dtype; the fitted model predicts in X's dtype
-        jitter = self._jitter_source(seq, dtype)
+        steps, stats = self._network_steps(seq, dtype, standardized=True)
+        jitter = self._jitter_source(steps, stats, dtype)
         self._predict_offsets = self._offsets_to_average()
-        seq = self._network_input(seq, dtype, standardized=True)
+        seq = self._segments(steps, stats, dtype)
+        del steps  # (kept by the jitter, which segments it again each batch)
         if self._y_scale is not None:  # (tiled over the steps of per-step targets)
             reps = Y.shape[1] // len(self._y_scale)
             Y = ((Y - np.tile(self._y_shift, reps)) / np.tile(self._y_scale, reps))
@@ -549,15 +551,14 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             return segment(steps, self._segment_length, offset)
         return assemble_each(steps, *stats, dtype, self._segment_length, offset)
 
-    def _jitter_source(self, seq, dtype):
+    def _jitter_source(self, steps, stats, dtype):
         """With ``segment_jitter`` (SGD or Adam, segments of more than one step): a
         function of row indices and an offset, the network's input of those rows of
-        the validated ``seq`` with their segments started early by the offset (as
-        :meth:`_network_input` with ``offset``; the scaling done once, here, and only
-        the segments read again); else None."""
+        :meth:`_network_steps`' ``(steps, stats)`` with their segments started early
+        by the offset (the scaling done once, by the caller, and only the segments
+        read again); else None."""
         if not self._jitters():
             return None
-        steps, stats = self._network_steps(seq, dtype, standardized=True)
 
         def jittered(rows, offset):
             rows_stats = None if stats is None else tuple(s[rows] for s in stats)
@@ -978,11 +979,9 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
             inputs, vY, vsw = val_data
             weights = unpack(theta, self._spec)
             # as the model will predict (segment_jitter: the mean over the offsets)
-            with np.errstate(over="ignore"):
-                P = sum(predict(weights, v.X, v.lengths, self._spec) / len(inputs)
-                        for v in inputs)
-            big = np.finfo(P.dtype).max
-            np.clip(P, -big, big, out=P)
+            P = _mean_over_offsets(
+                (predict(weights, v.X, v.lengths, self._spec) for v in inputs),
+                len(inputs))
             score = self._validation_score(P, vY, vsw, inputs[0].lengths)
             self.validation_scores_.append(score)
             if self.verbose:
@@ -1040,19 +1039,13 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         # with segment_jitter, the mean over the offsets the model was trained at
         offsets = getattr(self, "_predict_offsets", (0,))
         steps, stats = self._network_steps(seq, seq.X.dtype, standardized=False)
-        out = None
         with compute_threads() as n_threads:
-            for offset in offsets:
-                segmented = self._segments(steps, stats, seq.X.dtype, offset)
-                out_o = compute(self.weights_, segmented.X, segmented.lengths,
-                                self._spec, n_threads=n_threads)
-                if len(offsets) > 1:  # each divided first: a sum of the largest
-                    out_o /= len(offsets)  # floats (a saturated exp) would overflow
-                with np.errstate(over="ignore"):  # (rounded past it: clipped below)
-                    out = out_o if out is None else out + out_o
-        if len(offsets) > 1:  # a mean of finite values is finite
-            big = np.finfo(out.dtype).max
-            np.clip(out, -big, big, out=out)
+            out = _mean_over_offsets(
+                (compute(self.weights_, segmented.X, segmented.lengths, self._spec,
+                         n_threads=n_threads)
+                 for segmented in (self._segments(steps, stats, seq.X.dtype, offset)
+                                   for offset in offsets)),
+                len(offsets))
         if last is not None and not features:  # (an identity output: raw or not)
             out = out + last[:, None]
         return (out, seq) if return_sequences else out
@@ -1127,6 +1120,22 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         if "weights_" in state:  # fitted before predictions averaged over offsets
             state.setdefault("_predict_offsets", (0,))
         super().__setstate__(state)
+
+
+def _mean_over_offsets(outputs, n):
+    """The mean of the ``n`` arrays ``outputs`` yields (one an offset, computed as it
+    is consumed), each divided first: a sum of the largest floats (a saturated exp)
+    would overflow; a mean of finite values rounded past the largest is clipped
+    back. One array is returned as it is."""
+    if n == 1:
+        return next(iter(outputs))
+    mean = None
+    with np.errstate(over="ignore"):
+        for out in outputs:
+            out /= n
+            mean = out if mean is None else mean + out
+    big = np.finfo(mean.dtype).max
+    return np.clip(mean, -big, big, out=mean)
 
 
 def _jittered_batch(source, rows, idx, offset):
