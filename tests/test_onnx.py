@@ -450,6 +450,49 @@ def test_skl2onnx_sequence_lens_input():
     _assert_close(out, est.predict(seqs), np.float32)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("Est", [RNNClassifier, RNNRegressor])
+def test_seed_ensemble_through_skl2onnx(Est, dtype):
+    """The seed ensemble of the accuracy page (scikit-learn's soft VotingClassifier,
+    or VotingRegressor) converts with skl2onnx's own converter around skrnn's: the
+    mean of the members' probabilities or predictions, on a ragged batch fed with its
+    lengths and on an equal-length one of another length than the fit's. The
+    classifier needs ``flatten_transform=False`` (skl2onnx does not convert the
+    flattened transform); the members average over segment offsets."""
+    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType, Int32TensorType
+    from sklearn.ensemble import VotingClassifier, VotingRegressor
+
+    members = [(f"rnn{i}", Est(hidden_layer_sizes=(3,), segment_length=3,
+                               segment_jitter=True, max_iter=1, random_state=i))
+               for i in range(3)]
+    clf = Est is RNNClassifier
+    ensemble = (VotingClassifier(members, voting="soft", flatten_transform=False) if clf
+                else VotingRegressor(members))
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(30, 7, N_FEATURES)).astype(dtype)
+    y = rng.randint(3, size=30) if clf else X[:, 0, 0]
+    ensemble.fit(X, y)
+    for member in ensemble.estimators_:  # random weights, different in each member
+        for w in member.weights_.values():
+            w[...] = rng.normal(scale=0.5, size=w.shape)
+        assert len(member._predict_offsets) == 3
+    tensor = FloatTensorType if dtype == np.float32 else DoubleTensorType
+    onx = skl2onnx.convert_sklearn(
+        ensemble, initial_types=[("X", tensor([None, None, N_FEATURES])),
+                                 ("sequence_lens", Int32TensorType([None]))],
+        options={"zipmap": False} if clf else None)
+    expected = ensemble.predict_proba if clf else ensemble.predict
+    seqs = _ragged(dtype)
+    Xp, lengths = pad_sequences(seqs, dtype)
+    X_equal = _batch(dtype)
+    for data, padded, lens in ((seqs, Xp, lengths), (X_equal, X_equal, None)):
+        lens = np.full(len(padded), padded.shape[1]) if lens is None else lens
+        outputs = _run(onx, padded, lens.astype(np.int32))
+        _assert_close(outputs[-1], expected(data), dtype)
+        if clf:
+            np.testing.assert_array_equal(outputs[0], ensemble.predict(data))
+
+
 @pytest.mark.parametrize("recurrence", ["native", "scan"])
 @pytest.mark.parametrize("cell, activation", CELLS)
 def test_recurrence_option_float32(cell, activation, recurrence):
