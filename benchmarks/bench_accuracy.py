@@ -21,10 +21,11 @@ taken up after every choice. Each set is fitted and scored by:
   over ``segment_length`` in ``["auto", T]`` (the default segments, or the whole series
   of ``T`` steps read as one input vector), by 3-fold cross-validation on the fitting
   data, as a user would choose it; ``chosen`` in the JSON results is its choice;
-- ``rnn-ens`` (not run unless ``--models`` names it): three such estimators of
-  ``random_state`` ``3 * seed``, ``3 * seed + 1`` and ``3 * seed + 2``, their
-  probabilities (or predictions) averaged: scikit-learn's ``VotingClassifier(...,
-  voting="soft")`` / ``VotingRegressor``, the seed ensemble a user can build;
+- ``rnn-ens`` (not run unless ``--models`` names it): three ``rnn`` estimators of
+  ``random_state`` ``3 * seed``, ``3 * seed + 1`` and ``3 * seed + 2`` (a
+  ``random_state`` in ``--params`` is overridden), their probabilities (or
+  predictions) averaged: scikit-learn's ``VotingClassifier(..., voting="soft")`` /
+  ``VotingRegressor``, the seed ensemble a user can build;
 - ``mlp``: ``StandardScaler`` then ``MLPClassifier`` / ``MLPRegressor`` on the
   flattened series ``(n, T * F)``;
 - ``1nn`` (classification): ``KNeighborsClassifier(n_neighbors=1)`` on the raw
@@ -356,7 +357,8 @@ def parse_args(argv):
     parser.add_argument("--params", type=json.loads, default={},
                         help="JSON object of RNN parameters, for both estimators")
     parser.add_argument("--seed", type=int, default=0,
-                        help="random_state of the RNN and of the MLP")
+                        help="random_state of the RNN and of the MLP (rnn-ens: "
+                             "3 * seed to 3 * seed + 2)")
     parser.add_argument("--scale", action="store_true",
                         help="standardise each feature before the RNN")
     parser.add_argument("--timeout", type=float, default=None,

@@ -1466,7 +1466,6 @@ def test_cross_val_score(rng):
     assert np.all(scores > 0.8), scores
 
 
-
 @ignore_convergence
 @pytest.mark.parametrize("Est", ESTIMATORS)
 def test_seed_ensemble_with_sklearns_voting_estimators(Est, rng):
@@ -1492,6 +1491,7 @@ def test_seed_ensemble_with_sklearns_voting_estimators(Est, rng):
         assert_allclose(ensemble.predict(X), np.mean(outputs, axis=0), rtol=1e-12)
     assert not np.allclose(outputs[0], outputs[1])  # the seeds give different members
     assert ensemble.score(X, y) > 0.8
+
 
 @pytest.mark.parametrize("Est", ESTIMATORS)
 def test_clone_gives_an_unfitted_copy_with_the_same_parameters(Est, rng):
