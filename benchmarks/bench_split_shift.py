@@ -4,7 +4,9 @@ A random forest on the flattened series (zero-padded to the longest training ser
 as ``bench_accuracy.py`` gives the flat baselines) learns to tell the training
 split's series from the test split's. Its cross-validated ROC AUC (5 shuffled
 stratified folds; the splits' sizes balanced by ``class_weight="balanced"``) is near
-0.5 where the two splits are drawn alike, and above where they are not. Small sets
+0.5 where the two splits are drawn alike, above where they are not (and below where
+test series have near copies in the training split, which the forest then takes for
+training series). Small sets
 give noisy AUCs either way, so the same cross-validation is run again with the
 train/test labels shuffled (``--permutations`` times, scikit-learn's
 ``permutation_test_score``): the p-value is the share of shuffles that score at least
