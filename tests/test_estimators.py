@@ -1480,15 +1480,13 @@ def test_seed_ensemble_with_sklearns_voting_estimators(Est, rng):
     params = dict(hidden_layer_sizes=(4,), max_iter=30, random_state=0)
     members = [(f"rnn{i}", Est(**{**params, "random_state": i})) for i in range(3)]
     if Est is RNNClassifier:
-        ensemble = VotingClassifier(members, voting="soft").fit(X, y)
-        outputs = [Est(**{**params, "random_state": i}).fit(X, y).predict_proba(X)
-                   for i in range(3)]
-        assert_allclose(ensemble.predict_proba(X), np.mean(outputs, axis=0), rtol=1e-12)
+        ensemble, method = VotingClassifier(members, voting="soft"), "predict_proba"
     else:
-        ensemble = VotingRegressor(members).fit(X, y)
-        outputs = [Est(**{**params, "random_state": i}).fit(X, y).predict(X)
-                   for i in range(3)]
-        assert_allclose(ensemble.predict(X), np.mean(outputs, axis=0), rtol=1e-12)
+        ensemble, method = VotingRegressor(members), "predict"
+    ensemble.fit(X, y)
+    outputs = [getattr(Est(**{**params, "random_state": i}).fit(X, y), method)(X)
+               for i in range(3)]
+    assert_allclose(getattr(ensemble, method)(X), np.mean(outputs, axis=0), rtol=1e-12)
     assert not np.allclose(outputs[0], outputs[1])  # the seeds give different members
     assert ensemble.score(X, y) > 0.8
 

@@ -485,8 +485,8 @@ def test_seed_ensemble_through_skl2onnx(Est, dtype):
     seqs = _ragged(dtype)
     Xp, lengths = pad_sequences(seqs, dtype)
     X_equal = _batch(dtype)
-    for data, padded, lens in ((seqs, Xp, lengths), (X_equal, X_equal, None)):
-        lens = np.full(len(padded), padded.shape[1]) if lens is None else lens
+    full = np.full(len(X_equal), X_equal.shape[1])
+    for data, padded, lens in ((seqs, Xp, lengths), (X_equal, X_equal, full)):
         outputs = _run(onx, padded, lens.astype(np.int32))
         _assert_close(outputs[-1], expected(data), dtype)
         if clf:
