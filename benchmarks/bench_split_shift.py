@@ -6,12 +6,12 @@ split's series from the test split's. Its cross-validated ROC AUC (5 shuffled
 stratified folds; the splits' sizes balanced by ``class_weight="balanced"``) is near
 0.5 where the two splits are drawn alike, above where they are not (and below where
 test series have near copies in the training split, which the forest then takes for
-training series). Small sets
-give noisy AUCs either way, so the same cross-validation is run again with the
-train/test labels shuffled (``--permutations`` times, scikit-learn's
-``permutation_test_score``): the p-value is the share of shuffles that score at least
-the real AUC. Where the splits differ, cross-validation on the training split (how
-``bench_accuracy.py --mode cv`` chooses the defaults) cannot foresee the test scores.
+training series). Small sets give noisy AUCs either way, so the same
+cross-validation is run again with the train/test labels shuffled (``--permutations``
+times, scikit-learn's ``permutation_test_score``): the p-value is the share of
+shuffles that score at least the real AUC. Where the splits differ, cross-validation
+on the training split (how ``bench_accuracy.py --mode cv`` chooses the defaults)
+cannot foresee the test scores.
 The sets are the classification sets of ``bench_accuracy.py``, read as it reads them.
 
 Usage::

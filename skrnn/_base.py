@@ -1039,13 +1039,12 @@ class BaseRNN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator,
         # with segment_jitter, the mean over the offsets the model was trained at
         offsets = getattr(self, "_predict_offsets", (0,))
         steps, stats = self._network_steps(seq, seq.X.dtype, standardized=False)
+        # lazily, one offset's segments and outputs at a time
+        segmented = (self._segments(steps, stats, seq.X.dtype, offset) for offset in offsets)
         with compute_threads() as n_threads:
             out = _mean_over_offsets(
-                (compute(self.weights_, segmented.X, segmented.lengths, self._spec,
-                         n_threads=n_threads)
-                 for segmented in (self._segments(steps, stats, seq.X.dtype, offset)
-                                   for offset in offsets)),
-                len(offsets))
+                (compute(self.weights_, s.X, s.lengths, self._spec, n_threads=n_threads)
+                 for s in segmented), len(offsets))
         if last is not None and not features:  # (an identity output: raw or not)
             out = out + last[:, None]
         return (out, seq) if return_sequences else out
